@@ -1,0 +1,1 @@
+"""ewto: intake, validation and landing of coalition exports."""

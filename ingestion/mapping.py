@@ -1,0 +1,296 @@
+"""Map a member's own columns, spellings and formats onto the canonical contract.
+
+The output keeps, beside each typed column, the text that failed to parse
+(`<column>__unparsed`), so that validation can name the rows and values that are wrong
+instead of silently turning them into nulls.
+
+What is read leniently (documented for members in docs/contracts.md):
+- headers: case, surrounding spaces, spaces/hyphens for underscores, the registry's names;
+- domain values: case, surrounding spaces, spaces/hyphens for underscores, the registry's
+  spellings (matched exactly first, then ignoring case); country and currency codes: case;
+- numbers: thousands separators in strict groups of three (1,234.50; with a decimal comma
+  1.234,50), and `12.0` for an integer;
+- timestamps: ISO 8601 with or without `T`, seconds, fraction or offset (`Z`, `+08:00`,
+  `+0800`, `+08`), or the organisation's `timestamp_format` (then ISO as a fallback).
+  Without an offset a timestamp is the organisation's local time: an ambiguous local time
+  (the repeated hour when clocks go back) is read as the first of the two instants; a local
+  time inside the hour skipped when clocks go forward is read as the first instant after
+  the change (02:30 on the spring-forward day = 03:00 summer time). Both keep the order of
+  local times, so the ordering rule never fails because of a clock change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .contract import Column, columns
+from .registry import ExportFormat
+
+ISO_NAIVE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+ISO_OFFSET_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%#z",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M%#z",
+    "%Y-%m-%d %H:%M%#z",
+)
+# an offset after a time of day (a date alone, 2020-03-01, ends in "-01" but has none)
+OFFSET_RE = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y/%m/%d")
+TRUE_WORDS = ("true", "1", "yes", "y", "t")
+FALSE_WORDS = ("false", "0", "no", "n", "f")
+INTEGER_RE = r"^[+-]?\d+(\.0*)?$"
+GROUPED_POINT = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"  # 1,234,567.89
+GROUPED_COMMA = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"  # 1.234.567,89
+GROUPED_SPACE = r"^[+-]?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d*)?$"  # 1 234 567,89
+UPPER_CASE_COLUMNS = ("seller_country", "currency")
+LOWER_CASE_COLUMNS = ("platform_id",)
+SAMPLE = 200  # values used to decide which timestamp format to try first
+
+
+@dataclass(frozen=True)
+class MappedTable:
+    frame: pl.DataFrame  # canonical typed columns, `<c>__unparsed`, `<c>__local`, source_row
+    present: frozenset[str]  # canonical columns the file carried
+    missing_required: tuple[str, ...]
+    unknown_columns: tuple[str, ...]
+    suggestions: dict[str, str] = field(default_factory=dict)  # missing column -> close header
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).lower()
+
+
+def _rename(frame: pl.DataFrame, dataset: str, fmt: ExportFormat) -> tuple[pl.DataFrame, list[str]]:
+    canonical = {c.name for c in columns(dataset)}
+    own = {_normalise_header(k): v for k, v in fmt.columns.items()}
+    renames: dict[str, str] = {}
+    unknown: list[str] = []
+    taken: set[str] = set()
+    for col in frame.columns:
+        if col == "source_row":
+            continue
+        key = _normalise_header(col)
+        target = own.get(key) or (key if key in canonical else None)
+        if target is None or target in taken:
+            unknown.append(col)
+            continue
+        taken.add(target)
+        renames[col] = target
+    frame = frame.select(["source_row", *renames]).rename(renames)
+    return frame, unknown
+
+
+def _text(col: str) -> pl.Expr:
+    """Trimmed text; empty strings are missing values."""
+    return pl.col(col).str.strip_chars().replace("", None)
+
+
+def _spelled(col: str, fmt: ExportFormat, spec: Column, text: pl.Series | None = None) -> pl.Expr:
+    """Text of a string column, respelled: registry spellings, case, separators.
+
+    `text` (the trimmed values) lets a column whose values are all canonical skip the work.
+    """
+    expr = pl.col(col)  # already trimmed by `_text`
+    mapping = fmt.values.get(col)
+    if (
+        text is not None
+        and not mapping
+        and spec.domain is not None
+        and col not in UPPER_CASE_COLUMNS + LOWER_CASE_COLUMNS
+        and text.drop_nulls().is_in(list(spec.domain)).all()
+    ):
+        return expr
+    if mapping:
+        expr = expr.replace(mapping)
+    if col in UPPER_CASE_COLUMNS:
+        return expr.str.to_uppercase()
+    if col in LOWER_CASE_COLUMNS:
+        return expr.str.to_lowercase()
+    if spec.domain is None:
+        return expr
+    if col == "cites_appendix":
+        low = expr.str.to_lowercase()
+        respelled = pl.when(low.is_in(["none", "unknown"])).then(low).otherwise(expr.str.to_uppercase())
+        return pl.when(respelled.is_in(list(spec.domain))).then(respelled).otherwise(expr)
+    respelled = expr.str.to_lowercase()
+    if mapping:
+        respelled = respelled.replace({k.lower(): v for k, v in mapping.items()})
+    respelled = respelled.str.replace_all(r"[\s\-]+", "_")
+    # a value that is not canonical even respelled is kept as written, for the report
+    return pl.when(respelled.is_in(list(spec.domain))).then(respelled).otherwise(expr)
+
+
+def _nulls(n: int, dtype: pl.DataType, name: str) -> pl.Series:
+    return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
+
+
+def _cascade(text: pl.Series, dtype: pl.DataType, formats: tuple[str, ...]) -> pl.Series:
+    """Parse `text` with the first format that fits each value.
+
+    Formats are tried in the order that fits a sample of the values best, each one only on
+    the values still unparsed, so a file in one format costs one parse.
+    """
+    n = text.len()
+    out = _nulls(n, dtype, text.name)
+    values = text.drop_nulls()
+    if values.len() == 0:
+        return out
+    sample = values.head(SAMPLE)
+    hits = {f: sample.str.strptime(dtype, f, strict=False).count() for f in formats}
+    remaining = text
+    for f in sorted(formats, key=lambda f: -hits[f]):
+        parsed = remaining.str.strptime(dtype, f, strict=False)
+        out = out.fill_null(parsed) if out.null_count() < n else parsed
+        still = remaining.is_not_null() & out.is_null()
+        if not still.any():
+            break
+        remaining = remaining.zip_with(still, _nulls(n, pl.String(), text.name))
+    return out
+
+
+def _localise(naive: pl.Series, tz: str) -> pl.Series:
+    """Member-local naive timestamps -> naive UTC (see the module docstring for DST)."""
+    if tz == "UTC":
+        return naive
+    utc = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    gap = naive.is_not_null() & utc.is_null()
+    if gap.any():  # inside the spring-forward gap: the first instant after the change
+        shifted = (
+            naive.dt.truncate("1h")
+            .dt.offset_by("1h")
+            .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        )
+        utc = utc.fill_null(shifted.zip_with(gap, _nulls(naive.len(), utc.dtype, naive.name)))
+    return utc.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+
+
+def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str) -> list[pl.Series]:
+    """UTC-naive `col`, member-local-naive `col__local`, and the unparsed text."""
+    name = text.name
+    n = text.len()
+    own = (fmt.timestamp_format,) if fmt.timestamp_format else ()
+    naive_formats = tuple(dict.fromkeys(own + ISO_NAIVE_FORMATS))
+    has_offset = text.str.contains(OFFSET_RE).fill_null(False)
+    any_offset = bool(has_offset.any())
+    naive_text = text.zip_with(~has_offset, _nulls(n, pl.String(), name)) if any_offset else text
+    naive = _cascade(naive_text, pl.Datetime("us"), naive_formats)
+    utc = _localise(naive, tz)
+    local = naive
+    if any_offset:
+        offset_text = text.zip_with(has_offset, _nulls(n, pl.String(), name))
+        aware = _cascade(offset_text, pl.Datetime("us", "UTC"), ISO_OFFSET_FORMATS)
+        utc = aware.dt.replace_time_zone(None).zip_with(has_offset, utc)
+        local = aware.dt.convert_time_zone(tz).dt.replace_time_zone(None).zip_with(has_offset, naive)
+    unparsed = text.zip_with(text.is_not_null() & utc.is_null(), _nulls(n, pl.String(), name))
+    return [utc.alias(name), local.alias(f"{name}__local"), unparsed.alias(f"{name}__unparsed")]
+
+
+def _ungroup(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    """Numbers without thousands separators and with a decimal point."""
+    if decimal_comma:
+        grouped = text.str.contains(GROUPED_COMMA)
+        text = pl.when(grouped).then(text.str.replace_all(".", "", literal=True)).otherwise(text)
+        text = text.str.replace(",", ".", literal=True)
+    else:
+        grouped = text.str.contains(GROUPED_POINT)
+        text = pl.when(grouped).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
+    spaced = text.str.contains(GROUPED_SPACE)
+    ungrouped = text.str.replace_all(r"[ \u00a0\u202f']", "").str.replace(",", ".", literal=True)
+    return pl.when(spaced).then(ungrouped).otherwise(text)
+
+
+def _needs_ungrouping(series: pl.Series) -> bool:
+    return bool(series.str.contains(r"[,' \u00a0\u202f]").any())
+
+
+def _typed(col: str, kind: str, fmt: ExportFormat, spec: Column, raw: pl.Series) -> list[pl.Expr]:
+    text = _spelled(col, fmt, spec) if kind == "boolean" else pl.col(col)
+    if kind == "integer":
+        t = _ungroup(text, False) if _needs_ungrouping(raw) else text
+        ok = t.str.contains(INTEGER_RE)
+        value = pl.when(ok).then(t.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
+    elif kind == "decimal":
+        t = _ungroup(text, fmt.decimal_comma) if (fmt.decimal_comma or _needs_ungrouping(raw)) else text
+        number = t.cast(pl.Float64, strict=False)
+        value = pl.when(number.is_finite()).then(number)
+    elif kind == "boolean":
+        if not fmt.values.get(col) and raw.drop_nulls().is_in(["true", "false"]).all():
+            value = text == "true"  # the canonical spelling: no respelling needed
+        else:
+            low = text.str.to_lowercase()
+            value = pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+    else:  # pragma: no cover - guarded by the contract
+        raise ValueError(kind)
+    return [
+        value.alias(col),
+        pl.when(text.is_not_null() & value.is_null()).then(text).otherwise(None).alias(f"{col}__unparsed"),
+    ]
+
+
+def _period_offset(col: str, period: str) -> pl.Expr:
+    """Months between a row's date and the submitted period (0 = inside the period)."""
+    year, month = (int(x) for x in period.split("-"))
+    # Int64: GX checks int64/float64 columns vectorised, an int32 column one value at a time
+    offset = pl.col(col).dt.year().cast(pl.Int64) * 12 + pl.col(col).dt.month() - (year * 12 + month)
+    return offset.cast(pl.Int64).alias(f"{col.removesuffix('__local')}__period_offset")
+
+
+def map_to_contract(raw: pl.DataFrame, dataset: str, fmt: ExportFormat, tz: str, period: str) -> MappedTable:
+    """Rename, respell and type a raw text frame; never raises on bad values.
+
+    Timestamps without an offset are read in the organisation's time zone `tz`; the
+    period rule compares the member-local time with `period` (YYYY-MM).
+    """
+    frame, unknown = _rename(raw, dataset, fmt)
+    present = frozenset(c for c in frame.columns if c != "source_row")
+    specs = [spec for spec in columns(dataset) if spec.name in present]
+    text = frame.select([pl.col("source_row")] + [_text(s.name).alias(s.name) for s in specs])
+    exprs: list[pl.Expr] = [pl.col("source_row")]
+    eager: list[pl.Series] = []
+    for spec in specs:
+        if spec.kind == "string":
+            exprs.append(_spelled(spec.name, fmt, spec, text[spec.name]).alias(spec.name))
+        elif spec.kind == "timestamp":
+            eager.extend(_timestamp(text[spec.name], fmt, tz))
+        elif spec.kind == "date":
+            value = _cascade(text[spec.name], pl.Date(), DATE_FORMATS)
+            src = text[spec.name]
+            eager.append(value)
+            unparsed = src.zip_with(
+                src.is_not_null() & value.is_null(), _nulls(src.len(), pl.String(), spec.name)
+            )
+            eager.append(unparsed.alias(f"{spec.name}__unparsed"))
+        else:
+            exprs.extend(_typed(spec.name, spec.kind, fmt, spec, text[spec.name]))
+        if spec.required and spec.kind != "string":
+            # "is there a value?" is asked of the text, so an unreadable value is reported
+            # once (rule type), not also as missing (rule required_value)
+            exprs.append(pl.col(spec.name).alias(f"{spec.name}__text"))
+    typed = text.select(exprs)
+    if eager:
+        typed = typed.with_columns(eager)
+    if "actioned_at" in present:
+        typed = typed.with_columns(_period_offset("actioned_at__local", period))
+    if "window_start" in present:
+        typed = typed.with_columns(_period_offset("window_start", period))
+    missing = tuple(c.name for c in columns(dataset) if c.required and c.name not in present)
+    suggestions: dict[str, str] = {}
+    for name in missing:
+        close = difflib.get_close_matches(name, [_normalise_header(u) for u in unknown], n=1, cutoff=0.75)
+        if close:
+            original = next(u for u in unknown if _normalise_header(u) == close[0])
+            suggestions[name] = original
+    return MappedTable(typed, present, missing, tuple(unknown), suggestions)

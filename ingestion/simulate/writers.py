@@ -1,0 +1,133 @@
+"""Per-organisation file formats: canonical frame -> the bytes the organisation would send.
+
+The organisation's `export:` block of config/members.yml (ExportFormat) says how: file type,
+encoding, delimiter, decimal comma, timestamp pattern, its own column names and value
+spellings. The registry maps their spelling onto the contract; here we apply it backwards.
+Output is byte-for-byte deterministic (XLSX documents get a fixed creation time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+from ingestion.contract import columns
+from ingestion.registry import ExportFormat
+
+ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S"
+ISO_DATE = "%Y-%m-%d"
+EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "jsonl": "jsonl", "parquet": "parquet"}
+
+
+def file_name(org_id: str, dataset: str, period: str, fmt: ExportFormat, version: int = 1) -> str:
+    """`<org>_<dataset>_<YYYY-MM>[_v<n>].<ext>`."""
+    suffix = "" if version == 1 else f"_v{version}"
+    return f"{org_id}_{dataset}_{period}{suffix}.{EXTENSIONS[fmt.format]}"
+
+
+def relative_path(org_id: str, dataset: str, period: str, fmt: ExportFormat, version: int = 1) -> Path:
+    return Path(org_id) / dataset / file_name(org_id, dataset, period, fmt, version)
+
+
+def own_layout(dataset: str, fmt: ExportFormat) -> bool:
+    """True when the organisation's `columns` map names every required column: it then
+    exports only the columns it maps (a fully localised layout, like alibaba's)."""
+    mapped = set(fmt.columns.values())
+    return all(c.name in mapped for c in columns(dataset) if c.required)
+
+
+def header_map(dataset: str, fmt: ExportFormat) -> dict[str, str]:
+    """canonical column -> the organisation's header, for the columns it exports: with its
+    own layout only the columns it maps, otherwise every canonical column, renamed where the
+    map says so."""
+    inverse: dict[str, str] = {}
+    for theirs, canonical in fmt.columns.items():
+        inverse.setdefault(canonical, theirs)
+    own = own_layout(dataset, fmt)
+    return {c.name: inverse.get(c.name, c.name) for c in columns(dataset) if not own or c.name in inverse}
+
+
+def spellings(fmt: ExportFormat) -> dict[str, dict[str, str]]:
+    """column -> {canonical value: their spelling} (first spelling wins)."""
+    out: dict[str, dict[str, str]] = {}
+    for col, mapping in fmt.values.items():
+        inv: dict[str, str] = {}
+        for theirs, canonical in mapping.items():
+            inv.setdefault(canonical, theirs)
+        out[col] = inv
+    return out
+
+
+def render(df: pl.DataFrame, dataset: str, fmt: ExportFormat) -> pl.DataFrame:
+    """The frame as the organisation lays it out: its columns, spellings and date formats."""
+    heads = header_map(dataset, fmt)
+    kinds = {c.name: c.kind for c in columns(dataset)}
+    values = spellings(fmt)
+    ts_format = fmt.timestamp_format or ISO_TIMESTAMP
+    exprs = []
+    for name, head in heads.items():
+        if name not in df.columns:
+            continue
+        e = pl.col(name)
+        dtype = df.schema[name]
+        if isinstance(dtype, pl.Datetime):
+            e = e.dt.strftime(ts_format)
+        elif dtype == pl.Date:
+            e = e.dt.strftime(ISO_DATE)
+        if name in values:
+            if dtype == pl.Boolean:
+                e = pl.when(e).then(pl.lit("true")).when(~e).then(pl.lit("false"))
+            e = e.cast(pl.String).replace(values[name])
+        elif kinds.get(name) == "boolean" and fmt.format == "csv":
+            e = pl.when(e).then(pl.lit("true")).when(~e).then(pl.lit("false"))
+        exprs.append(e.alias(head))
+    return df.select(exprs)
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    if encoding == "utf-16":
+        return b"\xff\xfe" + text.encode("utf-16-le")  # with BOM, little endian
+    if encoding == "gb18030":
+        return text.encode("gb18030")
+    if encoding == "detect":
+        # the member does not declare its encoding: GBK bytes (GB18030 where GBK cannot)
+        try:
+            return text.encode("gbk")
+        except UnicodeEncodeError:
+            return text.encode("gb18030")
+    return text.encode("utf-8")
+
+
+def write(df: pl.DataFrame, path: Path, dataset: str, fmt: ExportFormat, created: dt.datetime) -> None:
+    """Write the canonical frame `df` to `path` in the organisation's format."""
+    out = render(df, dataset, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt.format == "csv":
+        text = out.write_csv(separator=fmt.delimiter, decimal_comma=fmt.decimal_comma, float_precision=2)
+        path.write_bytes(_encode(text, fmt.encoding))
+    elif fmt.format == "xlsx":
+        wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_urls": False})
+        wb.set_properties(
+            {
+                "created": created.replace(tzinfo=None),
+                "comments": "SYNTHETIC data generated by ewto's simulator",
+            }
+        )
+        formats = {c: "0.00" for c, t in out.schema.items() if t in (pl.Float64, pl.Float32)}
+        out.write_excel(
+            wb,
+            worksheet=fmt.sheet or dataset,
+            autofilter=False,
+            column_formats=formats or None,
+            float_precision=2,
+        )
+        wb.close()
+    elif fmt.format == "jsonl":
+        path.write_bytes(out.write_ndjson().encode("utf-8"))
+    elif fmt.format == "parquet":
+        out.write_parquet(path, compression="zstd", statistics=True)
+    else:
+        raise ValueError(f"unknown export format {fmt.format!r}")

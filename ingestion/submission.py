@@ -1,0 +1,399 @@
+"""One submission, end to end: read, map, validate, pseudonymise, land, record.
+
+`submit_files` takes several files at once (one organisation's new exports) because the
+cost of a Great Expectations run does not depend on rows; each file still gets its own
+verdict, report and history row. Nothing of a rejected file is written to the lake; an
+accepted file becomes visible only when its history row (the commit point) is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .atomic import file_lock, write_bytes, write_parquet
+from .contract import CONTRACT_VERSION, DATASETS, columns
+from .errors import FileUnreadable, Finding, UsageError
+from .history import SubmissionRecord, latest_accepted, load_history
+from .lake import CHECKS_SCHEMA, LAKE_SCHEMAS, SUBMISSIONS_SCHEMA, ensure_layout
+from .mapping import MappedTable, map_to_contract
+from .paths import Home
+from .pseudonymise import hash_series, pseudonym_key
+from .readers import read_table
+from .registry import Organisation, Registry, load_registry
+from .validation import CheckResult, validate_files
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    org_id: str
+    dataset: str
+    period: str  # YYYY-MM
+    path: Path
+    received_at: dt.datetime  # timezone-aware or naive UTC
+
+
+@dataclass
+class SubmissionOutcome:
+    request: SubmissionRequest
+    status: str  # accepted | rejected | duplicate
+    submission_id: str
+    rows: int
+    failures: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    duplicate_of: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "submission_id": self.submission_id,
+            "org_id": self.request.org_id,
+            "dataset": self.request.dataset,
+            "period": self.request.period,
+            "file": str(self.request.path),
+            "rows": self.rows,
+            "failures": [_public(f) for f in self.failures],
+            "warnings": [_public(f) for f in self.warnings],
+            **({"duplicate_of": self.duplicate_of} if self.duplicate_of else {}),
+        }
+
+
+def _public(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "column": f.column,
+        "rows_failing": f.rows_failing,
+        "examples": f.examples,
+        "example_values": f.example_values,
+        "message": f.message,
+    }
+
+
+def _utc_naive(ts: dt.datetime) -> dt.datetime:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
+    return ts.replace(microsecond=ts.microsecond)
+
+
+def check_request(registry: Registry, req: SubmissionRequest) -> Organisation:
+    """Usage errors: unknown organisation, wrong dataset for it, malformed period."""
+    if not registry.has_org(req.org_id):
+        raise UsageError(f"unknown organisation {req.org_id!r} (not in config/members.yml)")
+    org = registry.org(req.org_id)
+    if req.dataset not in DATASETS:
+        raise UsageError(f"unknown dataset {req.dataset!r}: use takedowns or monitoring")
+    if req.dataset not in org.datasets():
+        raise UsageError(f"{req.org_id} is a {org.kind}: it submits {', '.join(org.datasets())}")
+    try:
+        dt.date.fromisoformat(f"{req.period}-01")
+        if len(req.period) != 7:
+            raise ValueError
+    except ValueError as exc:
+        raise UsageError(f"period must be YYYY-MM, got {req.period!r}") from exc
+    return org
+
+
+@dataclass
+class _Work:
+    request: SubmissionRequest
+    org: Organisation
+    data: bytes
+    sha256: str
+    submission_id: str
+    read_error: Finding | None = None
+    mapped: MappedTable | None = None
+    unknown: list[Finding] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
+    return Finding(exc.rule, None, "blocking", 0, exc.message)
+
+
+def _lake_frame(work: _Work, key: bytes) -> pl.DataFrame:
+    assert work.mapped is not None
+    frame = work.mapped.frame
+    schema = LAKE_SCHEMAS[work.request.dataset]
+    constants = {
+        "submission_id": work.submission_id,
+        "org_id": work.request.org_id,
+        "period": work.request.period,
+    }
+    exprs: list[pl.Expr] = []
+    for name, dtype in schema.items():
+        if name in constants:
+            exprs.append(pl.lit(constants[name], dtype=dtype).alias(name))
+        elif name in frame.columns:
+            exprs.append(pl.col(name).cast(dtype))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    out = frame.select(exprs)
+    if work.request.dataset == "takedowns":
+        platforms = work.org.platforms
+        out = out.with_columns(
+            hash_series(key, out["record_id"]),
+            hash_series(key, out["seller_id"]),
+            pl.col("platform_id").fill_null(platforms[0] if len(platforms) == 1 else None),
+            pl.col("appealed").fill_null(False),
+            pl.col("restored").fill_null(False),
+        )
+    return out
+
+
+def _report(work: _Work, outcome: SubmissionOutcome, record: SubmissionRecord) -> dict[str, Any]:
+    return {
+        **outcome.as_dict(),
+        "file": record.file_name,
+        "received_at": record.received_at.isoformat() + "Z",
+        "processed_at": record.processed_at.isoformat() + "Z",
+        "size_bytes": record.size_bytes,
+        "sha256": record.sha256,
+        "contract_version": CONTRACT_VERSION,
+        "row_numbers": "line numbers of the file (header = line 1)"
+        if work.request.path.suffix.lower() in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
+        else "row numbers (spreadsheet row / 1-based record)",
+        "checks": [
+            {
+                "rule": c.rule,
+                "column": c.column,
+                "severity": c.severity,
+                "success": c.success,
+                "rows_failing": c.rows_failing,
+            }
+            for c in work.checks
+        ],
+    }
+
+
+def _checks_frame(submission_id: str, work: _Work, findings: list[Finding]) -> pl.DataFrame:
+    rows = [
+        {
+            "submission_id": submission_id,
+            "rule": c.rule,
+            "column_name": c.column,
+            "severity": c.severity,
+            "success": c.success,
+            "rows_checked": c.rows_checked,
+            "rows_failing": c.rows_failing,
+            "examples": json.dumps(c.examples),
+        }
+        for c in work.checks
+    ]
+    checked = {(c.rule, c.column) for c in work.checks}
+    for f in findings:
+        if (f.rule, f.column) not in checked:
+            rows.append(
+                {
+                    "submission_id": submission_id,
+                    "rule": f.rule,
+                    "column_name": f.column,
+                    "severity": f.severity,
+                    "success": False,
+                    "rows_checked": work.mapped.frame.height if work.mapped is not None else 0,
+                    "rows_failing": f.rows_failing,
+                    "examples": json.dumps(f.examples),
+                }
+            )
+    return pl.DataFrame(rows, schema=CHECKS_SCHEMA)
+
+
+def _redact(findings: list[Finding]) -> list[Finding]:
+    """Never echo identifiers back in clear: reports keep row numbers, not the values."""
+    private = {c.name for ds in DATASETS for c in columns(ds) if c.pseudonymised}
+    return [
+        Finding(f.rule, f.column, f.severity, f.rows_failing, f.message, f.examples, [])
+        if f.column in private
+        else f
+        for f in findings
+    ]
+
+
+def submit_files(
+    requests: list[SubmissionRequest],
+    home: Home | None = None,
+    registry: Registry | None = None,
+) -> list[SubmissionOutcome]:
+    """Submit files; each gets its own outcome. Raises UsageError only for bad requests."""
+    home = home or Home.from_env()
+    registry = registry or load_registry()
+    key = pseudonym_key()
+    ensure_layout(home)
+    history = load_history(home)
+    works: list[_Work] = []
+    for req in requests:
+        org = check_request(registry, req)
+        try:
+            data = req.path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {req.path}: {exc.strerror}") from exc
+        sha = hashlib.sha256(data).hexdigest()
+        sid = f"{req.org_id}_{req.dataset}_{req.period}_{sha[:12]}"
+        works.append(_Work(req, org, data, sha, sid))
+
+    outcomes: dict[int, SubmissionOutcome] = {}
+    to_validate: dict[str, list[int]] = {}
+    seen: dict[str, str] = {}
+    for i, w in enumerate(works):
+        partition_key = f"{w.request.org_id}|{w.request.dataset}|{w.request.period}|{w.sha256}"
+        prior = history.filter(
+            (pl.col("org_id") == w.request.org_id)
+            & (pl.col("dataset") == w.request.dataset)
+            & (pl.col("period") == w.request.period)
+            & (pl.col("sha256") == w.sha256)
+            & (pl.col("status") != "duplicate")
+        )
+        if prior.height or partition_key in seen:
+            original = prior["submission_id"][0] if prior.height else seen[partition_key]
+            n_dups = history.filter(pl.col("submission_id").str.starts_with(original + "_dup")).height
+            in_batch = sum(1 for o in outcomes.values() if o.duplicate_of == original)
+            w.submission_id = f"{original}_dup{n_dups + in_batch + 1}"
+            outcomes[i] = SubmissionOutcome(w.request, "duplicate", w.submission_id, 0, duplicate_of=original)
+            continue
+        seen[partition_key] = w.submission_id
+        try:
+            raw = read_table(w.request.path, w.data, w.org.export)
+        except FileUnreadable as exc:
+            w.read_error = _finding_for_unreadable(exc)
+            continue
+        w.mapped = map_to_contract(
+            raw.frame, w.request.dataset, w.org.export, w.org.timezone, w.request.period
+        )
+        w.unknown = [
+            Finding(
+                "unknown_column", col, "warning", 0, f"column {col!r} is not in the contract and was ignored"
+            )
+            for col in w.mapped.unknown_columns
+        ]
+        to_validate.setdefault(f"{w.org.id}|{w.request.dataset}", []).append(i)
+
+    for group, idxs in to_validate.items():
+        org_id, dataset = group.split("|")
+        params = {
+            "member_platforms": list(registry.org(org_id).platforms),
+            "registry_platforms": sorted(registry.platform_ids()),
+        }
+        results = validate_files([works[i].mapped for i in idxs], dataset, params)  # type: ignore[misc]
+        for i, res in zip(idxs, results, strict=True):
+            works[i].checks = res
+
+    processed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    results_out: list[SubmissionOutcome] = []
+    for i, w in enumerate(works):
+        if i in outcomes:
+            outcome = outcomes[i]
+        else:
+            failures: list[Finding] = []
+            if w.read_error:
+                failures.append(w.read_error)
+            for c in w.checks:
+                if not c.success and c.severity == "blocking":
+                    f = c.finding()
+                    if c.rule == "required_column" and c.column in (w.mapped.suggestions if w.mapped else {}):
+                        f = Finding(
+                            f.rule,
+                            f.column,
+                            f.severity,
+                            f.rows_failing,
+                            f"{f.message}; did you mean the column {w.mapped.suggestions[c.column]!r}?",
+                        )
+                    failures.append(f)
+            warnings = [
+                c.finding() for c in w.checks if not c.success and c.severity == "warning"
+            ] + w.unknown
+            rows = w.mapped.frame.height if w.mapped is not None else 0
+            status = "rejected" if failures else "accepted"
+            outcome = SubmissionOutcome(
+                w.request, status, w.submission_id, rows, _redact(failures), _redact(warnings)
+            )
+        _commit(home, w, outcome, processed_at, key, registry)
+        results_out.append(outcome)
+    return results_out
+
+
+def _commit(
+    home: Home,
+    w: _Work,
+    outcome: SubmissionOutcome,
+    processed_at: dt.datetime,
+    key: bytes,
+    registry: Registry,
+) -> None:
+    """Land (if accepted), then write report, checks and the history row (the commit)."""
+    req = w.request
+    record = SubmissionRecord(
+        submission_id=outcome.submission_id,
+        org_id=req.org_id,
+        dataset=req.dataset,
+        period=req.period,
+        status=outcome.status,
+        received_at=_utc_naive(req.received_at),
+        processed_at=processed_at,
+        file_name=req.path.name,
+        size_bytes=len(w.data),
+        sha256=w.sha256,
+        rows=outcome.rows,
+        contract_version=CONTRACT_VERSION,
+        failures=len(outcome.failures),
+        warnings=len(outcome.warnings),
+    )
+    partition = home.lake_partition(req.dataset, req.org_id, req.period)
+    lock = home.locks / f"{req.dataset}-{req.org_id}-{req.period}.lock"
+    with file_lock(lock):
+        if outcome.status == "accepted":
+            write_parquet(partition / f"{outcome.submission_id}.parquet", _lake_frame(w, key))
+        fault_point("after_lake_write")
+        report = _report(w, outcome, record)
+        write_bytes(
+            home.reports / f"{outcome.submission_id}.json",
+            json.dumps(report, indent=2, ensure_ascii=False).encode(),
+        )
+        if outcome.status != "duplicate":
+            write_parquet(
+                home.checks / f"{outcome.submission_id}.parquet",
+                _checks_frame(outcome.submission_id, w, outcome.failures + outcome.warnings),
+            )
+        fault_point("before_commit")
+        write_parquet(home.submissions / f"{outcome.submission_id}.parquet", record.frame())
+        fault_point("after_commit")
+        _prune_partition(home, req.dataset, req.org_id, req.period)
+
+
+def fault_point(name: str) -> None:
+    """Crash here (as a killed process would) when EWTO_FAULT_INJECT names this point.
+
+    Used by the crash-consistency tests to stop a submission between its writes; a
+    no-op otherwise.
+    """
+    if os.environ.get("EWTO_FAULT_INJECT") == name:
+        os._exit(137)
+
+
+def _prune_partition(home: Home, dataset: str, org_id: str, period: str) -> None:
+    """Remove what no longer counts: replaced lake files and leftovers of crashed writes.
+
+    Runs under the partition lock. A lake file counts only for the latest accepted
+    submission; check and report files count only when their history row exists.
+    """
+    prefix = f"{org_id}_{dataset}_{period}_"
+    mine = list(home.submissions.glob(f"{prefix}*.parquet"))
+    history = pl.read_parquet(mine, schema=SUBMISSIONS_SCHEMA) if mine else load_history(home).clear()
+    committed = set(history["submission_id"].to_list())
+    keep = latest_accepted(history, org_id, dataset, period)
+    partition = home.lake_partition(dataset, org_id, period)
+    if partition.exists():
+        for path in partition.glob("*.parquet"):
+            if path.stem != keep:
+                path.unlink(missing_ok=True)
+        for path in partition.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+    for folder, suffix in ((home.checks, ".parquet"), (home.reports, ".json")):
+        for path in folder.glob(f"{prefix}*{suffix}"):
+            if path.name.removesuffix(suffix) not in committed:
+                path.unlink(missing_ok=True)

@@ -1,0 +1,201 @@
+"""Run the contract's Great Expectations suite on a mapped file and turn results into findings.
+
+GX is imported lazily (it costs seconds) and its context is built once per process, so
+the CLI starts fast and a DAG worker validating many files pays the import once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+
+from .errors import Finding
+from .mapping import MappedTable
+from .suites import suite_path
+
+RESULT_FORMAT = {"result_format": "COMPLETE"}
+
+RULE_TEXT = {
+    "required_column": "a required column is missing",
+    "required_value": "a required value is empty",
+    "type": "a value cannot be read as the column's type",
+    "domain": "a value is not one of the allowed values",
+    "unique": "values must be unique within the file",
+    "ordering": "a later timestamp/date is before the earlier one",
+    "period": "the row falls outside the submitted period",
+    "platform": "the platform is not one of the registry's platforms for this organisation",
+    "range": "a number is out of its allowed range",
+    "format": "a value does not have the required format",
+    "referred_le_found": "adverts_referred is larger than new_adverts_found",
+    "outlier": "an unusually large value (check it)",
+    "cites_consistency": "the CITES appendix is unusual for the commodity (check it)",
+    "duplicate_observation": "the same platform, keyword and window appear more than once",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one rule on one file: stored in the warehouse, one row per rule."""
+
+    rule: str
+    column: str | None
+    severity: str  # blocking | warning
+    success: bool
+    rows_checked: int
+    rows_failing: int
+    examples: list[int]
+    example_values: list[str]
+
+    def finding(self) -> Finding:
+        return Finding(
+            rule=self.rule,
+            column=self.column,
+            severity=self.severity,  # type: ignore[arg-type]
+            rows_failing=self.rows_failing,
+            message=RULE_TEXT.get(self.rule, self.rule),
+            examples=self.examples,
+            example_values=self.example_values,
+        )
+
+
+@lru_cache(maxsize=1)
+def _gx() -> tuple[Any, Any]:
+    """Import GX and build one ephemeral context with a pandas batch definition."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = ctx.data_sources.add_pandas("ewto_intake").add_dataframe_asset("submitted_file")
+    return gx, asset.add_batch_definition_whole_dataframe("whole_file")
+
+
+@lru_cache(maxsize=4)
+def load_suite_json(dataset: str) -> dict[str, Any]:
+    with open(suite_path(dataset), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _columns_of(kwargs: dict[str, Any]) -> list[str]:
+    cols = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+    return cols + list(kwargs.get("column_list", []))
+
+
+def _suite_for(dataset: str, frame_columns: set[str]) -> Any:
+    """The dataset's suite restricted to expectations whose columns the file has."""
+    gx, _ = _gx()
+    doc = load_suite_json(dataset)
+    kept = [
+        e
+        for e in doc["expectations"]
+        if e["type"] == "expect_column_to_exist" or all(c in frame_columns for c in _columns_of(e["kwargs"]))
+    ]
+    return gx.ExpectationSuite(name=doc["name"], expectations=kept, meta=doc.get("meta"))
+
+
+def _jsonable(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _results(outcome: Any, files: list[MappedTable], offsets: list[int]) -> list[list[CheckResult]]:
+    """Split one GX run over several files into each file's results."""
+    per_file: list[list[CheckResult]] = [[] for _ in files]
+    bounds = offsets + [offsets[-1] + (files[-1].frame.height if files else 0)]
+    for r in outcome.results:
+        cfg = r.expectation_config
+        meta = cfg.meta or {}
+        sev = getattr(cfg.severity, "value", cfg.severity)
+        severity = "warning" if str(sev) == "warning" else "blocking"
+        res = r.result or {}
+        gx_column = cfg.kwargs.get("column")
+        shown = meta.get("column") if str(gx_column).endswith("__period_offset") else None
+        index = [int(i) for i in res.get("unexpected_index_list") or []]
+        values = res.get("unexpected_list") or []
+        crashed = bool(r.exception_info and r.exception_info.get("raised_exception"))
+        for k, mapped in enumerate(files):
+            lo, hi = bounds[k], bounds[k + 1]
+            if cfg.type == "expect_column_to_exist":
+                failing = 0 if r.success else mapped.frame.height
+                ex_rows: list[int] = []
+                ex_values: list[str] = []
+            else:
+                mine = [(i, v) for i, v in zip(index, values, strict=False) if lo <= i < hi]
+                failing = len(mine) if not crashed else mapped.frame.height
+                rows = mapped.frame["source_row"]
+                ex_rows = [int(rows[i - lo]) for i, _ in mine[:10]]
+                if shown is not None:
+                    local = mapped.frame[
+                        f"{shown}__local" if f"{shown}__local" in mapped.frame.columns else shown
+                    ]
+                    ex_values = [_jsonable(local[i - lo]) for i, _ in mine[:10]]
+                else:
+                    ex_values = [_jsonable(v).split("\x1f")[-1] for _, v in mine[:10]]
+            per_file[k].append(
+                CheckResult(
+                    rule=meta.get("rule", cfg.type),
+                    column=meta.get("column"),
+                    severity=severity,
+                    success=failing == 0 and (r.success or cfg.type != "expect_column_to_exist"),
+                    rows_checked=mapped.frame.height,
+                    rows_failing=failing,
+                    examples=ex_rows,
+                    example_values=ex_values,
+                )
+            )
+    return per_file
+
+
+def validate_files(
+    files: list[MappedTable], dataset: str, parameters: dict[str, Any]
+) -> list[list[CheckResult]]:
+    """Validate files of one dataset (and one organisation) with the dataset's GX suite.
+
+    GX's per-run overhead is large (about a second for forty expectations) and does not
+    depend on rows, so files that carry the same columns are validated in one run and the
+    results split back per file: every rule is a row-level rule (the period and the
+    uniqueness rules use per-file derived columns), so the split is exact.
+    """
+    _, batch_definition = _gx()
+    out: list[list[CheckResult]] = [[] for _ in files]
+    groups: dict[frozenset[str], list[int]] = {}
+    for i, mapped in enumerate(files):
+        groups.setdefault(frozenset(mapped.frame.columns), []).append(i)
+    for idxs in groups.values():
+        members = [files[i] for i in idxs]
+        frames, offsets, start = [], [], 0
+        for k, mapped in enumerate(members):
+            frame = mapped.frame.drop("source_row")
+            if "record_id" in frame.columns:
+                frame = frame.with_columns(
+                    pl.concat_str([pl.lit(str(k)), pl.col("record_id")], separator="\x1f").alias(
+                        "record_id__in_file"
+                    )
+                )
+            if {"commodity", "cites_appendix"} <= set(frame.columns):
+                frame = frame.with_columns(
+                    pl.concat_str(["commodity", "cites_appendix"], separator="/").alias(
+                        "cites_appendix__pair"
+                    )
+                )
+            frames.append(frame)
+            offsets.append(start)
+            start += frame.height
+        combined = pl.concat(frames, how="vertical_relaxed")
+        pdf = combined.to_pandas()
+        suite = _suite_for(dataset, set(pdf.columns))
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
+        outcome = batch.validate(suite, expectation_parameters=parameters, result_format=RESULT_FORMAT)
+        for i, res in zip(idxs, _results(outcome, members, offsets), strict=True):
+            out[i] = res
+    return out

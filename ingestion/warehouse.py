@@ -1,0 +1,194 @@
+"""Build the warehouse with dbt and publish the analysts' copy of the marts.
+
+dbt runs as a subprocess: importing dbt costs seconds and its global state does not
+belong in a long-lived Airflow worker or CLI process. dbt is the only writer of
+`build/warehouse.duckdb`; after `dbt build` (models and tests) succeeds, the marts are
+copied into a new file that atomically replaces `marts.duckdb`, so an analyst never sees
+a half-built mart and a failed build leaves the previous marts in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .atomic import write_parquet
+from .lake import ensure_layout
+from .paths import Home
+from .registry import REPO_ROOT, Coalition, Registry, load_coalition, load_registry
+
+DBT_PROJECT = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    ok: bool
+    seconds: float
+    marts: dict[str, int]  # mart -> rows
+    log_tail: str
+
+
+def export_registry(home: Home, registry: Registry) -> None:
+    """The registry as Parquet, the warehouse's source of organisations and platforms."""
+    orgs = pl.DataFrame(
+        [
+            {
+                "org_id": o.id,
+                "name": o.name,
+                "kind": o.kind,
+                "founding": o.founding,
+                "synthetic": o.synthetic,
+                "joined": o.joined,
+                "left_on": o.left,
+                "timezone": o.timezone,
+            }
+            for o in registry.organisations
+        ],
+        schema={
+            "org_id": pl.String,
+            "name": pl.String,
+            "kind": pl.String,
+            "founding": pl.Boolean,
+            "synthetic": pl.Boolean,
+            "joined": pl.Date,
+            "left_on": pl.Date,
+            "timezone": pl.String,
+        },
+    )
+    platforms = pl.DataFrame(
+        [
+            {"platform_id": p.id, "name": p.name, "member_id": p.member_id, "synthetic": p.synthetic}
+            for p in registry.platforms
+        ],
+        schema={"platform_id": pl.String, "name": pl.String, "member_id": pl.String, "synthetic": pl.Boolean},
+    )
+    write_parquet(home.registry / "organisations.parquet", orgs)
+    write_parquet(home.registry / "platforms.parquet", platforms)
+
+
+def dbt_vars(coalition: Coalition, as_of: dt.date) -> dict[str, object]:
+    raw = coalition.raw
+    return {
+        "as_of": as_of.isoformat(),
+        "target_reduction": coalition.target_reduction,
+        "target_month": coalition.target_month.isoformat(),
+        "baseline_months": coalition.baseline_months,
+        "founding_join_month": coalition.founding_join_month.isoformat(),
+        "displacement_baseline_start": coalition.displacement_start.isoformat(),
+        "displacement_baseline_end": coalition.displacement_end.isoformat(),
+        "z": coalition.z,
+        "due_day": coalition.due_day,
+        "due_time_utc": coalition.due_time_utc.isoformat(),
+        "proactive_sources": list(raw.get("proactive_sources", [])),
+        "repeat_seller_window_months": int(raw.get("repeat_seller_window_months", 12)),
+    }
+
+
+def dbt_env(home: Home) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "EWTO_HOME": str(home.root),
+            "DBT_TARGET_PATH": str(home.build_dir / "target"),
+            "DBT_LOG_PATH": str(home.build_dir / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DO_NOT_TRACK": "1",
+        }
+    )
+    return env
+
+
+def dbt_executable() -> str:
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+def as_of_date(value: str | None = None) -> dt.date:
+    """The evaluation date of reporting discipline: argument, EWTO_AS_OF, or today (UTC)."""
+    raw = value or os.environ.get("EWTO_AS_OF")
+    if not raw:
+        return dt.datetime.now(dt.UTC).date()
+    if len(raw) == 7:  # YYYY-MM: the last day of that month
+        first = dt.date.fromisoformat(raw + "-01")
+        return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return dt.date.fromisoformat(raw)
+
+
+def run_dbt(home: Home, args: list[str], as_of: dt.date) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--vars",
+        json.dumps(dbt_vars(load_coalition(), as_of)),
+    ]
+    return subprocess.run(cmd, env=dbt_env(home), capture_output=True, text=True, check=False)
+
+
+def connect_marts(home: Home) -> duckdb.DuckDBPyConnection:
+    """A read-only connection where `marts.<table>` resolves.
+
+    DuckDB names a file's catalog after the file, so in `marts.duckdb` the name `marts`
+    is both a catalog and a schema; attaching the file as `ewto` avoids the ambiguity.
+    """
+    con = duckdb.connect()
+    path = str(home.marts).replace("'", "''")
+    con.execute(f"ATTACH '{path}' AS ewto (READ_ONLY)")
+    con.execute("USE ewto.marts")
+    return con
+
+
+def publish(home: Home) -> dict[str, int]:
+    """Copy schema `marts` of the warehouse into a new file and swap it in atomically."""
+    tmp = home.root / f"next-marts-{os.getpid()}.duckdb"  # not "marts.*": DuckDB names the catalog after it
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"ATTACH '{home.warehouse}' AS wh (READ_ONLY)")
+        con.execute("CREATE SCHEMA marts")
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
+                "AND schema_name = 'marts' ORDER BY table_name"
+            ).fetchall()
+        ]
+        for name in tables:
+            con.execute(f'CREATE TABLE marts."{name}" AS SELECT * FROM wh.marts."{name}"')
+            counts[name] = con.execute(f'SELECT count(*) FROM marts."{name}"').fetchone()[0]
+        con.execute("DETACH wh")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, home.marts)
+    return counts
+
+
+def build(home: Home | None = None, as_of: dt.date | None = None, full_refresh: bool = False) -> BuildResult:
+    """Export the registry, run `dbt build` (models + tests), publish on success."""
+    home = home or Home.from_env()
+    as_of = as_of or as_of_date()
+    ensure_layout(home)
+    export_registry(home, load_registry())
+    home.build_dir.mkdir(parents=True, exist_ok=True)
+    start = dt.datetime.now()
+    args = ["build"] + (["--full-refresh"] if full_refresh else [])
+    proc = run_dbt(home, args, as_of)
+    seconds = (dt.datetime.now() - start).total_seconds()
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+    if proc.returncode != 0:
+        return BuildResult(False, seconds, {}, tail)
+    return BuildResult(True, seconds, publish(home), tail)
