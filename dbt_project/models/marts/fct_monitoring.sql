@@ -1,0 +1,23 @@
+-- One row per monitoring row (platform x keyword x survey window) of the current accepted
+-- monitoring submissions; month = month of window_start.
+select
+    cast(m.submission_id || ':' || cast(m.source_row as varchar) as varchar) as monitoring_key,
+    cast(m.submission_id as varchar) as submission_id,
+    cast(m.org_id as varchar) as org_id,
+    cast(m.period as varchar) as period,
+    cast(m.month as date) as month,
+    cast(m.source_row as bigint) as source_row,
+    cast(m.survey_id as varchar) as survey_id,
+    cast(m.platform_id as varchar) as platform_id,
+    cast(p.member_id as varchar) as member_id,
+    cast(p.member_id is not null as boolean) as is_member_platform,
+    cast(m.window_start as date) as window_start,
+    cast(m.window_end as date) as window_end,
+    cast(m.keyword_id as varchar) as keyword_id,
+    cast(m.language as varchar) as language,
+    cast(m.queries_run as bigint) as queries_run,
+    cast(m.new_adverts_found as bigint) as new_adverts_found,
+    cast(m.adverts_referred as bigint) as adverts_referred,
+    cast(m.commodity as varchar) as commodity
+from {{ ref('int_monitoring_current') }} as m
+left join {{ ref('stg_registry__platforms') }} as p on p.platform_id = m.platform_id
