@@ -64,6 +64,8 @@ def _print_outcome(outcome, as_json: bool) -> None:  # noqa: ANN001
     print(f"  submission_id: {outcome.submission_id}")
     if outcome.duplicate_of:
         print(f"  the same bytes were already submitted as {outcome.duplicate_of}; nothing changed")
+        if outcome.rejected:
+            print(f"  {outcome.duplicate_of} was REJECTED, and so are these bytes again:")
     for f in outcome.failures:
         rows = f"{f.rows_failing} rows" if f.rows_failing else "file"
         where = f"column {f.column}" if f.column else "file"
@@ -84,7 +86,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     received = args.received_at or dt.datetime.now(dt.UTC)
     [outcome] = submit_files([SubmissionRequest(args.org, args.dataset, args.period, path, received)])
     _print_outcome(outcome, args.json)
-    return EXIT_REJECTED if outcome.status == "rejected" else EXIT_OK
+    return EXIT_REJECTED if outcome.rejected else EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -97,7 +99,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-        if o.status == "rejected":
+        if o.rejected:
             _print_outcome(o, False)
     for s in skipped:
         print(f"skipped {s.path}: {s.reason}")
@@ -109,7 +111,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from .warehouse import as_of_date, build
 
-    result = build(as_of=as_of_date(args.as_of), full_refresh=args.full_refresh)
+    result = build(
+        as_of=as_of_date(args.as_of),
+        full_refresh=args.full_refresh,
+        unit_tests=getattr(args, "unit_tests", False),
+    )
     if not result.ok:
         print("build FAILED; the published marts were left unchanged. dbt said:", file=sys.stderr)
         print(result.log_tail, file=sys.stderr)
@@ -180,6 +186,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("build", help="dbt build the warehouse and publish the marts")
     s.add_argument("--as-of", default=None, help="evaluation date YYYY-MM-DD (default EWTO_AS_OF or today)")
     s.add_argument("--full-refresh", action="store_true")
+    s.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="also run dbt's unit tests (CI does; they test the SQL, not the data)",
+    )
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("kpi", help="print the KPI headline")

@@ -2,9 +2,19 @@
 
 dbt runs as a subprocess: importing dbt costs seconds and its global state does not
 belong in a long-lived Airflow worker or CLI process. dbt is the only writer of
-`build/warehouse.duckdb`; after `dbt build` (models and tests) succeeds, the marts are
-copied into a new file that atomically replaces `marts.duckdb`, so an analyst never sees
-a half-built mart and a failed build leaves the previous marts in place.
+`build/warehouse.duckdb`; after `dbt build` (models and tests) succeeds, the warehouse
+file is copied byte for byte (dbt has closed it) and, in the copy, everything but schema
+`marts` is dropped; the copy then atomically replaces `marts.duckdb`, so an analyst never
+sees a half-built mart and a failed build leaves the previous marts in place. A file copy
+costs what the disk costs (seconds for gigabytes); re-inserting every mart row into a new
+database cost more than the incremental dbt build itself.
+
+Two choices keep an incremental build cheap (benchmarks/README.md):
+- the evaluation date goes to dbt in the environment (`EWTO_AS_OF_DATE`), not in `--vars`:
+  a changed `--vars` value makes dbt re-parse the whole project, a changed environment
+  variable only the few files that read it;
+- scheduled builds leave dbt's unit tests out: they test the SQL, not the data, and run in
+  CI (`make test`) and with `ewto build --unit-tests`.
 """
 
 from __future__ import annotations
@@ -75,10 +85,10 @@ def export_registry(home: Home, registry: Registry) -> None:
     write_parquet(home.registry / "platforms.parquet", platforms)
 
 
-def dbt_vars(coalition: Coalition, as_of: dt.date) -> dict[str, object]:
+def dbt_vars(coalition: Coalition) -> dict[str, object]:
+    """The coalition's parameters as dbt vars: they change only with config/coalition.yml."""
     raw = coalition.raw
     return {
-        "as_of": as_of.isoformat(),
         "target_reduction": coalition.target_reduction,
         "target_month": coalition.target_month.isoformat(),
         "baseline_months": coalition.baseline_months,
@@ -93,8 +103,10 @@ def dbt_vars(coalition: Coalition, as_of: dt.date) -> dict[str, object]:
     }
 
 
-def dbt_env(home: Home) -> dict[str, str]:
+def dbt_env(home: Home, as_of: dt.date | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if as_of is not None:
+        env["EWTO_AS_OF_DATE"] = as_of.isoformat()  # read by the macro as_of_value()
     env.update(
         {
             "EWTO_HOME": str(home.root),
@@ -132,9 +144,9 @@ def run_dbt(home: Home, args: list[str], as_of: dt.date) -> subprocess.Completed
         "--profiles-dir",
         str(DBT_PROJECT),
         "--vars",
-        json.dumps(dbt_vars(load_coalition(), as_of)),
+        json.dumps(dbt_vars(load_coalition()), sort_keys=True),
     ]
-    return subprocess.run(cmd, env=dbt_env(home), capture_output=True, text=True, check=False)
+    return subprocess.run(cmd, env=dbt_env(home, as_of), capture_output=True, text=True, check=False)
 
 
 def connect_marts(home: Home) -> duckdb.DuckDBPyConnection:
@@ -151,34 +163,73 @@ def connect_marts(home: Home) -> duckdb.DuckDBPyConnection:
 
 
 def publish(home: Home) -> dict[str, int]:
-    """Copy schema `marts` of the warehouse into a new file and swap it in atomically."""
+    """Copy the warehouse file, keep only schema `marts` in the copy, swap it in atomically.
+
+    Called after dbt has exited, so the warehouse file is closed and consistent (dbt-duckdb
+    checkpoints on close; a leftover WAL is folded in by the CHECKPOINT below). The copy is
+    written beside `marts.duckdb` and renamed over it: a reader that opened the old file
+    keeps reading it, a new reader opens the new one, nobody sees a partial file.
+    """
     tmp = home.root / f"next-marts-{os.getpid()}.duckdb"  # not "marts.*": DuckDB names the catalog after it
     tmp.unlink(missing_ok=True)
+    wal = Path(str(home.warehouse) + ".wal")
+    if wal.exists():
+        duckdb.connect(str(home.warehouse)).execute("CHECKPOINT").close()
+    shutil.copyfile(home.warehouse, tmp)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp))
     try:
-        con.execute(f"ATTACH '{home.warehouse}' AS wh (READ_ONLY)")
-        con.execute("CREATE SCHEMA marts")
-        tables = [
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
-                "AND schema_name = 'marts' ORDER BY table_name"
-            ).fetchall()
-        ]
-        for name in tables:
-            con.execute(f'CREATE TABLE marts."{name}" AS SELECT * FROM wh.marts."{name}"')
-            counts[name] = con.execute(f'SELECT count(*) FROM marts."{name}"').fetchone()[0]
-        con.execute("DETACH wh")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.replace(tmp, home.marts)
+        con = duckdb.connect(str(tmp))
+        try:
+            catalog = con.execute("SELECT current_database()").fetchone()[0]
+            schemas = [
+                r[0]
+                for r in con.execute(
+                    "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? "
+                    "AND NOT internal AND schema_name NOT IN ('marts', 'main')",
+                    [catalog],
+                ).fetchall()
+            ]
+            for schema in schemas:
+                con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            for name in [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
+                    [catalog],
+                ).fetchall()
+            ]:
+                con.execute(f'DROP TABLE main."{name}"')
+            tables = [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+                    "AND schema_name = 'marts' ORDER BY table_name",
+                    [catalog],
+                ).fetchall()
+            ]
+            for name in tables:
+                counts[name] = con.execute(f'SELECT count(*) FROM marts."{name}"').fetchone()[0]
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, home.marts)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return counts
 
 
-def build(home: Home | None = None, as_of: dt.date | None = None, full_refresh: bool = False) -> BuildResult:
-    """Export the registry, run `dbt build` (models + tests), publish on success."""
+def build(
+    home: Home | None = None,
+    as_of: dt.date | None = None,
+    full_refresh: bool = False,
+    unit_tests: bool = False,
+) -> BuildResult:
+    """Export the registry, run `dbt build` (models + data tests), publish on success.
+
+    `unit_tests=True` also runs dbt's unit tests (CI does; a scheduled build need not: they
+    do not depend on the data).
+    """
     home = home or Home.from_env()
     as_of = as_of or as_of_date()
     ensure_layout(home)
@@ -186,6 +237,8 @@ def build(home: Home | None = None, as_of: dt.date | None = None, full_refresh: 
     home.build_dir.mkdir(parents=True, exist_ok=True)
     start = dt.datetime.now()
     args = ["build"] + (["--full-refresh"] if full_refresh else [])
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     proc = run_dbt(home, args, as_of)
     seconds = (dt.datetime.now() - start).total_seconds()
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])

@@ -87,8 +87,19 @@ def cli_home(drops: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("cli_home")
     ingest = ewto(home, "ingest", "--from", str(drops))
     assert "rejected" in ingest.stdout  # the simulator plants invalid files
-    ewto(home, "build")
+    ewto(home, "build", "--unit-tests")  # CI runs dbt's unit tests here; scheduled builds skip them
     return home
+
+
+def test_build_ran_every_dbt_unit_test_and_data_test(cli_home: Path) -> None:
+    results = json.loads((cli_home / "build" / "target" / "run_results.json").read_text())["results"]
+    by_kind: dict[str, list[str]] = {}
+    for r in results:
+        by_kind.setdefault(r["unique_id"].split(".")[0], []).append(r["status"])
+    assert len(by_kind.get("unit_test", [])) >= 23, sorted(by_kind)
+    assert len(by_kind.get("test", [])) >= 50
+    failed = [r["unique_id"] for r in results if r["status"] not in ("pass", "success")]
+    assert not failed, failed
 
 
 def test_ingest_accepts_valid_files_and_rejects_planted_invalid_ones(drops: Path, cli_home: Path) -> None:

@@ -7,9 +7,9 @@ ingesting those, an incremental `ewto build` must publish exactly the marts that
 `ewto build --full-refresh` publishes from the same state: every table of `marts.duckdb`,
 compared row for row (sorted by all columns).
 
-Everything runs through the real `ewto` command in a temporary $EWTO_HOME. Unit tests are
-left out of these builds (DBT_EXCLUDE_RESOURCE_TYPES=unit_test): they do not depend on the
-data and run in every normal build; the data tests (reconciliations included) do run.
+Everything runs through the real `ewto` command in a temporary $EWTO_HOME. `ewto build`
+leaves dbt's unit tests out (they do not depend on the data; test_cycle runs them with
+`--unit-tests`); the data tests (reconciliations included) do run.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ def _env(home: Path) -> dict[str, str]:
             "EWTO_HOME": str(home),
             "EWTO_AS_OF": AS_OF,
             "EWTO_PSEUDONYM_KEY": "test-key-for-incremental-0123456789abcdef",
-            "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
             "PATH": f"{BIN}:{env.get('PATH', '')}",
         }
     )
