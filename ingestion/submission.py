@@ -49,6 +49,17 @@ class SubmissionOutcome:
     failures: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     duplicate_of: str | None = None
+    # the verdict that counts: the status, or for a duplicate the verdict on the original
+    # bytes (a rejected file sent again stays rejected: exit code 3, HTTP 422)
+    verdict: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.verdict:
+            self.verdict = self.status if self.status != "duplicate" else "accepted"
+
+    @property
+    def rejected(self) -> bool:
+        return self.verdict == "rejected"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +72,7 @@ class SubmissionOutcome:
             "rows": self.rows,
             "failures": [_public(f) for f in self.failures],
             "warnings": [_public(f) for f in self.warnings],
+            "verdict": self.verdict,
             **({"duplicate_of": self.duplicate_of} if self.duplicate_of else {}),
         }
 
@@ -111,6 +123,8 @@ class _Work:
     mapped: MappedTable | None = None
     unknown: list[Finding] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    duplicate_of: str | None = None  # the original submission of the same bytes
+    original_index: int | None = None  # ... when it is in the same batch
 
 
 def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
@@ -204,15 +218,96 @@ def _checks_frame(submission_id: str, work: _Work, findings: list[Finding]) -> p
     return pl.DataFrame(rows, schema=CHECKS_SCHEMA)
 
 
-def _redact(findings: list[Finding]) -> list[Finding]:
-    """Never echo identifiers back in clear: reports keep row numbers, not the values."""
-    private = {c.name for ds in DATASETS for c in columns(ds) if c.pseudonymised}
+PRIVATE_COLUMNS = frozenset(c.name for ds in DATASETS for c in columns(ds) if c.pseudonymised)
+WHOLE_COLUMN_NOTE = (
+    "; every row fails, so the column may hold other data (are two headers swapped?): "
+    "its values are not shown"
+)
+
+
+def _parts(value: str) -> list[str]:
+    """A value and the pieces of it a derived column joins with "/" (`commodity/appendix`)."""
+    pieces = value.split("/")
+    if len(pieces) == 1:
+        return [value]
+    joins = ["/".join(pieces[i:j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)]
+    return [value, *joins[:64]]
+
+
+def _private_hits(findings: list[Finding], mapped: MappedTable | None) -> set[str]:
+    """The example values that occur, whole or as a piece, in the file's identifier columns."""
+    if mapped is None:
+        return set()
+    candidates = sorted({p for f in findings for v in f.example_values for p in _parts(v)})
+    if not candidates:
+        return set()
+    probe = pl.Series(candidates, dtype=pl.String)
+    hits: set[str] = set()
+    for name in PRIVATE_COLUMNS & set(mapped.frame.columns):
+        column = mapped.frame[name].cast(pl.String)
+        hits.update(probe.filter(probe.is_in(column)).to_list())
+    return {v for f in findings for v in f.example_values if any(p in hits for p in _parts(v))}
+
+
+def _redact(findings: list[Finding], mapped: MappedTable | None = None) -> list[Finding]:
+    """Never echo identifiers back in clear: reports keep row numbers, not the values.
+
+    Example values are dropped (1) for the identifier columns, (2) when a value also occurs
+    in the file's identifier columns, and (3) when every row of the file fails the rule: a
+    column that fails as a whole is most likely another column under a wrong header (two
+    headers swapped), possibly the identifiers, which (2) cannot recognise then.
+    """
+    private = _private_hits(findings, mapped)
+    rows = mapped.frame.height if mapped is not None else 0
+    out = []
+    for f in findings:
+        if not f.example_values:
+            out.append(f)
+        elif f.column in PRIVATE_COLUMNS:
+            out.append(Finding(f.rule, f.column, f.severity, f.rows_failing, f.message, f.examples, []))
+        elif rows and f.rows_failing >= rows:
+            message = f.message + WHOLE_COLUMN_NOTE
+            out.append(Finding(f.rule, f.column, f.severity, f.rows_failing, message, f.examples, []))
+        else:
+            kept = [v for v in f.example_values if v not in private]
+            out.append(Finding(f.rule, f.column, f.severity, f.rows_failing, f.message, f.examples, kept))
+    return out
+
+
+def _findings_of(report: dict[str, Any], key: str, severity: str) -> list[Finding]:
     return [
-        Finding(f.rule, f.column, f.severity, f.rows_failing, f.message, f.examples, [])
-        if f.column in private
-        else f
-        for f in findings
+        Finding(
+            str(f.get("rule")),
+            f.get("column"),
+            severity,  # type: ignore[arg-type]
+            int(f.get("rows_failing") or 0),
+            str(f.get("message") or ""),
+            [int(x) for x in f.get("examples") or []],
+            [str(x) for x in f.get("example_values") or []],
+        )
+        for f in report.get(key) or []
+        if isinstance(f, dict)
     ]
+
+
+def _duplicate_outcome(home: Home, w: _Work, original: str, original_status: str) -> SubmissionOutcome:
+    """Bytes already submitted: nothing is redone; the verdict and findings are the original's."""
+    try:
+        report = json.loads((home.reports / f"{original}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        report = {}
+    if not isinstance(report, dict):
+        report = {}
+    return SubmissionOutcome(
+        w.request,
+        "duplicate",
+        w.submission_id,
+        0,
+        _findings_of(report, "failures", "blocking"),
+        _findings_of(report, "warnings", "warning"),
+        duplicate_of=original,
+        verdict="rejected" if original_status == "rejected" else "accepted",
+    )
 
 
 def submit_files(
@@ -240,6 +335,7 @@ def submit_files(
     outcomes: dict[int, SubmissionOutcome] = {}
     to_validate: dict[str, list[int]] = {}
     seen: dict[str, str] = {}
+    seen_index: dict[str, int] = {}
     for i, w in enumerate(works):
         partition_key = f"{w.request.org_id}|{w.request.dataset}|{w.request.period}|{w.sha256}"
         prior = history.filter(
@@ -254,9 +350,17 @@ def submit_files(
             n_dups = history.filter(pl.col("submission_id").str.starts_with(original + "_dup")).height
             in_batch = sum(1 for o in outcomes.values() if o.duplicate_of == original)
             w.submission_id = f"{original}_dup{n_dups + in_batch + 1}"
-            outcomes[i] = SubmissionOutcome(w.request, "duplicate", w.submission_id, 0, duplicate_of=original)
+            w.duplicate_of = original
+            if prior.height:
+                outcomes[i] = _duplicate_outcome(home, w, original, prior["status"][0])
+            else:
+                w.original_index = seen_index[partition_key]
+                outcomes[i] = SubmissionOutcome(
+                    w.request, "duplicate", w.submission_id, 0, duplicate_of=original
+                )
             continue
         seen[partition_key] = w.submission_id
+        seen_index[partition_key] = i
         try:
             raw = read_table(w.request.path, w.data, w.org.export)
         except FileUnreadable as exc:
@@ -288,6 +392,11 @@ def submit_files(
     for i, w in enumerate(works):
         if i in outcomes:
             outcome = outcomes[i]
+            if w.original_index is not None:  # the original is earlier in this batch
+                first = results_out[w.original_index]
+                outcome.verdict = first.verdict
+                outcome.failures = list(first.failures)
+                outcome.warnings = list(first.warnings)
         else:
             failures: list[Finding] = []
             if w.read_error:
@@ -310,7 +419,12 @@ def submit_files(
             rows = w.mapped.frame.height if w.mapped is not None else 0
             status = "rejected" if failures else "accepted"
             outcome = SubmissionOutcome(
-                w.request, status, w.submission_id, rows, _redact(failures), _redact(warnings)
+                w.request,
+                status,
+                w.submission_id,
+                rows,
+                _redact(failures, w.mapped),
+                _redact(warnings, w.mapped),
             )
         _commit(home, w, outcome, processed_at, key, registry)
         results_out.append(outcome)

@@ -21,6 +21,8 @@ from .mapping import MappedTable
 from .suites import suite_path
 
 RESULT_FORMAT = {"result_format": "COMPLETE"}
+# a monitoring observation: the same key twice in one file is a (non-blocking) duplicate
+OBSERVATION_KEY = ("platform_id", "keyword_id", "window_start", "window_end")
 
 RULE_TEXT = {
     "required_column": "a required column is missing",
@@ -181,6 +183,18 @@ def validate_files(
                     pl.concat_str([pl.lit(str(k)), pl.col("record_id")], separator="\x1f").alias(
                         "record_id__in_file"
                     )
+                )
+            if set(OBSERVATION_KEY) <= set(frame.columns):
+                frame = frame.with_columns(
+                    pl.concat_str(
+                        [
+                            pl.lit(str(k)),
+                            pl.concat_str(
+                                [pl.col(c).cast(pl.String) for c in OBSERVATION_KEY], separator="/"
+                            ),
+                        ],
+                        separator="\x1f",
+                    ).alias("observation__in_file")
                 )
             if {"commodity", "cites_appendix"} <= set(frame.columns):
                 frame = frame.with_columns(

@@ -326,11 +326,6 @@ def test_drop_folder_ingest(home: Home, registry: Registry, tmp_path: Path) -> N
     assert again == [], "re-running ingest submits nothing new"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (validation.py): duplicate_observation is checked across all files of a batch, "
-    "so two monitoring files of one organisation validated together warn about each other",
-)
 def test_duplicate_observation_is_per_file(home: Home, registry: Registry, tmp_path: Path) -> None:
     rows_ = MC.monitoring_rows(6, "2020-05", "B04")
     a = tmp_path / "traffic_monitoring_2020-05.csv"
@@ -349,13 +344,10 @@ def test_duplicate_observation_is_per_file(home: Home, registry: Registry, tmp_p
     )
     assert out[0].status == "accepted"
     assert out[0].warnings == [], out[0].as_dict()["warnings"]
+    # within one file the same observation twice is still a warning
+    assert [(w.rule, w.rows_failing) for w in out[1].warnings] == [("duplicate_observation", 2)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (submission.py _redact): identifiers that land in another column (columns swapped "
-    "in the header) are echoed in clear as example_values of that column's failure",
-)
 def test_identifiers_in_the_wrong_column_are_not_echoed(registry: Registry, tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     path = tmp_path / "ruby_lane_takedowns_2020-07.csv"
@@ -374,6 +366,25 @@ def test_identifiers_in_the_wrong_column_are_not_echoed(registry: Registry, tmp_
     assert "-SELLER-" not in json.dumps(out.as_dict())
     for report in home.reports.glob("*.json"):
         assert b"-SELLER-" not in report.read_bytes()
+    [commodity] = [f for f in out.failures if f.column == "commodity"]
+    assert commodity.examples == [2, 3, 4, 5] and commodity.example_values == []
+    assert "headers swapped" in commodity.message
+
+
+def test_values_found_in_the_identifier_columns_are_not_echoed(registry: Registry, tmp_path: Path) -> None:
+    """A seller id copied into another column (one bad row) is not echoed as its example value."""
+    home = Home(tmp_path / "home")
+    path = tmp_path / "ruby_lane_takedowns_2020-07.csv"
+    data = rows(6, "2020-07", "B06")
+    data = MC.mutate(MC.mutate(data, 1, commodity=data[3]["seller_id"]), 4, commodity="unicorn_horn")
+    path.write_bytes(MC.csv_bytes(data))
+    [out] = submit_files(
+        [SubmissionRequest("ruby_lane", "takedowns", "2020-07", path, RECEIVED)], home, registry
+    )
+    [commodity] = [f for f in out.failures if f.column == "commodity"]
+    assert (commodity.rows_failing, commodity.examples) == (2, [3, 6])
+    assert commodity.example_values == ["unicorn_horn"]
+    assert "-SELLER-" not in json.dumps(out.as_dict())
 
 
 def test_no_identifier_in_clear_under_ewto_home(submitted: dict[str, SubmissionOutcome], home: Home) -> None:
@@ -453,6 +464,7 @@ def test_cli_json_accepted_then_duplicate(tmp_path: Path, pycache: Path) -> None
     assert again.returncode == 0
     dup = json.loads(again.stdout)
     assert dup["status"] == "duplicate" and dup["duplicate_of"] == out["submission_id"]
+    assert dup["verdict"] == "accepted" and dup["failures"] == []
     assert dup["rows"] == 0
     assert [(p, p.read_bytes()) for p in sorted((home / "lake").rglob("ruby_lane_*.parquet"))] == before
 
@@ -471,11 +483,6 @@ def test_cli_text_output_of_a_rejection(tmp_path: Path, pycache: Path) -> None:
     assert "REJECTED BY rule file_type on file" in proc.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (cli.py/submission.py): resubmitting the bytes of a rejected file answers "
-    "`duplicate` with exit code 0, so a script takes the rejected file for accepted",
-)
 def test_cli_duplicate_of_a_rejected_file_is_not_exit_0(tmp_path: Path, pycache: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(b"PK\x03\x04" + bytes(60))
@@ -493,8 +500,33 @@ def test_cli_duplicate_of_a_rejected_file_is_not_exit_0(tmp_path: Path, pycache:
     first = ewto(tmp_path / "home", pycache, *args)
     assert first.returncode == 3
     again = ewto(tmp_path / "home", pycache, *args)
-    assert json.loads(again.stdout)["status"] == "duplicate"
     assert again.returncode == 3
+    dup, original = json.loads(again.stdout), json.loads(first.stdout)
+    assert (dup["status"], dup["verdict"]) == ("duplicate", "rejected")
+    assert dup["duplicate_of"] == original["submission_id"]
+    assert dup["failures"] == original["failures"] and dup["failures"][0]["rule"] == "file_type"
+    history = pl.read_parquet(tmp_path / "home" / "history" / "submissions" / "*.parquet")
+    assert sorted(history["status"].to_list()) == ["duplicate", "rejected"]
+    assert history.filter(pl.col("status") == "duplicate")["failures"].to_list() == [1]
+
+
+def test_duplicate_of_a_rejected_file_in_one_batch(registry: Registry, tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    bad = tmp_path / "a_2020-08.csv"
+    bad.write_bytes(MC.csv_bytes(MC.mutate(rows(3, "2020-08", "B07"), 1, commodity="unicorn_horn")))
+    copy = tmp_path / "b_2020-08.csv"
+    copy.write_bytes(bad.read_bytes())
+    req = [SubmissionRequest("ruby_lane", "takedowns", "2020-08", p, RECEIVED) for p in (bad, copy)]
+    first, again = submit_files(req, home, registry)
+    assert (first.status, first.verdict, first.rejected) == ("rejected", "rejected", True)
+    assert (again.status, again.verdict, again.rejected) == ("duplicate", "rejected", True)
+    assert again.duplicate_of == first.submission_id
+    assert again.failures == first.failures
+    [later] = submit_files(
+        [SubmissionRequest("ruby_lane", "takedowns", "2020-08", copy, RECEIVED)], home, registry
+    )
+    assert (later.status, later.verdict, later.duplicate_of) == ("duplicate", "rejected", first.submission_id)
+    assert later.failures == first.failures
 
 
 def test_cli_production_without_key_is_a_usage_error(tmp_path: Path, pycache: Path) -> None:

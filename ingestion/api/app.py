@@ -202,9 +202,11 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
         description=(
             "Validates the file against export contract v1 and, when it passes, lands it in the "
             "lake (the next warehouse build includes it). 201 with the report when the file was "
-            "accepted (warnings allowed) or is a duplicate of bytes already submitted for the same "
+            "accepted (warnings allowed) or is a duplicate of bytes already accepted for the same "
             "dataset and period; 422 with the report when it was rejected (nothing of it is kept "
-            "but the report), or with a `detail` when the request itself is wrong."
+            "but the report) or is a duplicate of bytes already rejected (status `duplicate`, "
+            "verdict `rejected`, the original's failures), or with a `detail` when the request "
+            "itself is wrong."
         ),
         responses={
             400: _problem("Malformed request (Content-Length) or the client disconnected."),
@@ -267,7 +269,7 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
             except UsageError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from exc
             report = _report(outcome)
-            return JSONResponse(report, status_code=422 if outcome.status == "rejected" else 201)
+            return JSONResponse(report, status_code=422 if outcome.rejected else 201)
         except ClientDisconnect:
             return JSONResponse({"detail": "client disconnected"}, status_code=400)
         finally:

@@ -46,6 +46,11 @@ class SubmissionReport(BaseModel):
     duplicate_of: str | None = Field(
         default=None, description="For a duplicate: the submission with the same bytes."
     )
+    verdict: Literal["accepted", "rejected"] | None = Field(
+        default=None,
+        description="The verdict that counts: the status, or for a duplicate the verdict on the "
+        "original bytes (a rejected file sent again stays rejected, with the original's failures).",
+    )
     received_at: str | None = None
     processed_at: str | None = None
     size_bytes: int | None = None
