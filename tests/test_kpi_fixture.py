@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -513,7 +514,8 @@ def build_fixture(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory):
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """The fixture's $EWTO_HOME after one `dbt build`, and the environment dbt ran in."""
     root = tmp_path_factory.mktemp("ewto_home")
     build_fixture(root)
     env = {
@@ -524,26 +526,64 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory):
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     # Models, seed and data tests (incl. the reconciliation tests) on the fixture. The dbt unit
-    # tests do not depend on the data and run in every normal `dbt build`; they are left out
-    # here to keep this test well under a minute.
-    cmd = [
-        str(DBT),
-        "build",
-        "--project-dir",
-        str(DBT_PROJECT),
-        "--profiles-dir",
-        str(DBT_PROJECT),
-        "--vars",
-        f"{{as_of: '{AS_OF}'}}",
-        "--exclude-resource-type",
-        "unit_test",
-    ]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    # tests do not depend on the data; test_cycle runs them (`ewto build --unit-tests`).
+    proc = _dbt(env, "build", "--vars", f"{{as_of: '{AS_OF}'}}", "--exclude-resource-type", "unit_test")
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    yield root, env
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def warehouse(built):
+    root, _ = built
     con = duckdb.connect(str(root / "build" / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
-    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_dbt_docs_generate_documents_every_mart_column(built):
+    """`dbt docs generate` works, and every column of every mart has a description."""
+    root, env = built
+    proc = _dbt(env, "docs", "generate", "--vars", f"{{as_of: '{AS_OF}'}}")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    target = root / "build" / "target"
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    marts = {
+        n["name"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
+    assert {"kpi_reduction_progress", "kpi_member_monthly", "fct_takedowns", "dim_member"} <= set(marts)
+    undocumented = []
+    for name, node in marts.items():
+        assert node["description"].strip(), f"{name} has no description"
+        in_db = catalog["nodes"][node["unique_id"]]["columns"]
+        assert in_db, f"{name} is missing from the catalog"
+        for col in in_db:
+            if not node["columns"].get(col.lower(), {}).get("description", "").strip():
+                undocumented.append(f"{name}.{col}")
+    assert not undocumented, undocumented
+
+
+def test_source_freshness_is_measured_on_the_lake(built):
+    """`dbt source freshness` measures the lake's load time (received_at of the history): the
+    fixture's newest submission is from 2021, so every lake source is stale (error) today."""
+    root, env = built
+    proc = _dbt(env, "source", "freshness")
+    sources = json.loads((root / "build" / "target" / "sources.json").read_text())["results"]
+    by_table = {r["unique_id"].split(".")[-1]: r for r in sources}
+    assert {"takedowns", "monitoring"} <= set(by_table), sorted(by_table)
+    for table in ("takedowns", "monitoring"):
+        r = by_table[table]
+        assert r["status"] == "error", r
+        assert r["max_loaded_at"].startswith("2021-"), r
+    assert proc.returncode == 1  # stale sources fail the command, as a scheduled check should
 
 
 def _rows(con, sql: str) -> list[tuple]:
