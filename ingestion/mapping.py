@@ -21,6 +21,7 @@ What is read leniently (documented for members in docs/contracts.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -248,11 +249,28 @@ def _period_offset(col: str, period: str) -> pl.Expr:
     return offset.cast(pl.Int64).alias(f"{col.removesuffix('__local')}__period_offset")
 
 
-def map_to_contract(raw: pl.DataFrame, dataset: str, fmt: ExportFormat, tz: str, period: str) -> MappedTable:
+def _received_offset(col: str, received_at: dt.datetime, unit: str) -> pl.Expr:
+    """How far a row's (UTC) timestamp or date lies after the file was received (> 0: later)."""
+    if unit == "s":
+        late = (pl.col(col) - pl.lit(received_at, dtype=pl.Datetime("us"))).dt.total_seconds()
+    else:
+        late = (pl.col(col) - pl.lit(received_at.date(), dtype=pl.Date())).dt.total_days()
+    return late.cast(pl.Int64).alias(f"{col}__received_offset")
+
+
+def map_to_contract(
+    raw: pl.DataFrame,
+    dataset: str,
+    fmt: ExportFormat,
+    tz: str,
+    period: str,
+    received_at: dt.datetime | None = None,
+) -> MappedTable:
     """Rename, respell and type a raw text frame; never raises on bad values.
 
     Timestamps without an offset are read in the organisation's time zone `tz`; the
-    period rule compares the member-local time with `period` (YYYY-MM).
+    period rule compares the member-local time with `period` (YYYY-MM). With `received_at`
+    (naive UTC) the `future` rule can compare each row with the time the file arrived.
     """
     frame, unknown = _rename(raw, dataset, fmt)
     present = frozenset(c for c in frame.columns if c != "source_row")
@@ -286,6 +304,10 @@ def map_to_contract(raw: pl.DataFrame, dataset: str, fmt: ExportFormat, tz: str,
         typed = typed.with_columns(_period_offset("actioned_at__local", period))
     if "window_start" in present:
         typed = typed.with_columns(_period_offset("window_start", period))
+    if received_at is not None and "actioned_at" in present:
+        typed = typed.with_columns(_received_offset("actioned_at", received_at, "s"))
+    if received_at is not None and "window_end" in present:
+        typed = typed.with_columns(_received_offset("window_end", received_at, "d"))
     missing = tuple(c.name for c in columns(dataset) if c.required and c.name not in present)
     suggestions: dict[str, str] = {}
     for name in missing:

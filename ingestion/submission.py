@@ -125,6 +125,7 @@ class _Work:
     checks: list[CheckResult] = field(default_factory=list)
     duplicate_of: str | None = None  # the original submission of the same bytes
     original_index: int | None = None  # ... when it is in the same batch
+    row_label: str | None = None  # "line" or "row", from the type the reader detected
 
 
 def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
@@ -170,9 +171,7 @@ def _report(work: _Work, outcome: SubmissionOutcome, record: SubmissionRecord) -
         "size_bytes": record.size_bytes,
         "sha256": record.sha256,
         "contract_version": CONTRACT_VERSION,
-        "row_numbers": "line numbers of the file (header = line 1)"
-        if work.request.path.suffix.lower() in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
-        else "row numbers (spreadsheet row / 1-based record)",
+        "row_numbers": ROW_NUMBERS[_row_label(work)],
         "checks": [
             {
                 "rule": c.rule,
@@ -184,6 +183,20 @@ def _report(work: _Work, outcome: SubmissionOutcome, record: SubmissionRecord) -
             for c in work.checks
         ],
     }
+
+
+ROW_NUMBERS = {
+    "line": "line numbers of the file (header = line 1)",
+    "row": "row numbers (spreadsheet row / 1-based record)",
+}
+
+
+def _row_label(work: _Work) -> str:
+    """What the example numbers count: from the detected file type, else the file name."""
+    if work.row_label in ROW_NUMBERS:
+        return work.row_label
+    text = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
+    return "line" if work.request.path.suffix.lower() in text else "row"
 
 
 def _checks_frame(submission_id: str, work: _Work, findings: list[Finding]) -> pl.DataFrame:
@@ -219,6 +232,8 @@ def _checks_frame(submission_id: str, work: _Work, findings: list[Finding]) -> p
 
 
 PRIVATE_COLUMNS = frozenset(c.name for ds in DATASETS for c in columns(ds) if c.pseudonymised)
+# rules whose example values are parsed timestamps, dates or numbers, never raw text
+TYPED_VALUE_RULES = frozenset({"period", "future", "ordering", "range", "outlier", "referred_le_found"})
 WHOLE_COLUMN_NOTE = (
     "; every row fails, so the column may hold other data (are two headers swapped?): "
     "its values are not shown"
@@ -245,7 +260,7 @@ def _private_hits(findings: list[Finding], mapped: MappedTable | None) -> set[st
     hits: set[str] = set()
     for name in PRIVATE_COLUMNS & set(mapped.frame.columns):
         column = mapped.frame[name].cast(pl.String)
-        hits.update(probe.filter(probe.is_in(column)).to_list())
+        hits.update(probe.filter(probe.is_in(column.implode())).to_list())
     return {v for f in findings for v in f.example_values if any(p in hits for p in _parts(v))}
 
 
@@ -255,7 +270,9 @@ def _redact(findings: list[Finding], mapped: MappedTable | None = None) -> list[
     Example values are dropped (1) for the identifier columns, (2) when a value also occurs
     in the file's identifier columns, and (3) when every row of the file fails the rule: a
     column that fails as a whole is most likely another column under a wrong header (two
-    headers swapped), possibly the identifiers, which (2) cannot recognise then.
+    headers swapped), possibly the identifiers, which (2) cannot recognise then. Rules that
+    show parsed timestamps, dates or numbers (TYPED_VALUE_RULES) keep their values under (3):
+    a value that parsed as a timestamp is not an identifier.
     """
     private = _private_hits(findings, mapped)
     rows = mapped.frame.height if mapped is not None else 0
@@ -265,7 +282,7 @@ def _redact(findings: list[Finding], mapped: MappedTable | None = None) -> list[
             out.append(f)
         elif f.column in PRIVATE_COLUMNS:
             out.append(Finding(f.rule, f.column, f.severity, f.rows_failing, f.message, f.examples, []))
-        elif rows and f.rows_failing >= rows:
+        elif rows and f.rows_failing >= rows and f.rule not in TYPED_VALUE_RULES:
             message = f.message + WHOLE_COLUMN_NOTE
             out.append(Finding(f.rule, f.column, f.severity, f.rows_failing, message, f.examples, []))
         else:
@@ -366,8 +383,14 @@ def submit_files(
         except FileUnreadable as exc:
             w.read_error = _finding_for_unreadable(exc)
             continue
+        w.row_label = raw.row_label
         w.mapped = map_to_contract(
-            raw.frame, w.request.dataset, w.org.export, w.org.timezone, w.request.period
+            raw.frame,
+            w.request.dataset,
+            w.org.export,
+            w.org.timezone,
+            w.request.period,
+            _utc_naive(w.request.received_at),
         )
         w.unknown = [
             Finding(

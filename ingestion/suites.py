@@ -39,6 +39,9 @@ CITES_BY_COMMODITY: dict[str, tuple[str, ...]] = {
 }
 
 
+FUTURE_TOLERANCE_SECONDS = 86400
+
+
 def suite_name(dataset: str, version: int = CONTRACT_VERSION) -> str:
     return f"{dataset}.v{version}"
 
@@ -105,6 +108,14 @@ def build_suite(dataset: str) -> dict[str, Any]:
                 min_value=0,
                 max_value=0,
             ),
+            # actioned after the file arrived (a day is tolerated: clocks and time zones differ)
+            _exp(
+                "expect_column_values_to_be_between",
+                "future",
+                "actioned_at",
+                column="actioned_at__received_offset",
+                max_value=FUTURE_TOLERANCE_SECONDS,
+            ),
             _exp(
                 "expect_column_values_to_be_in_set",
                 "platform",
@@ -142,6 +153,14 @@ def build_suite(dataset: str) -> dict[str, Any]:
                 column="window_start__period_offset",
                 min_value=0,
                 max_value=0,
+            ),
+            # a survey window that ends after the file arrived (a day for time zones)
+            _exp(
+                "expect_column_values_to_be_between",
+                "future",
+                "window_end",
+                column="window_end__received_offset",
+                max_value=1,
             ),
             _exp(
                 "expect_column_values_to_be_in_set",

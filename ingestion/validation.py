@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .errors import Finding
@@ -32,6 +33,7 @@ RULE_TEXT = {
     "unique": "values must be unique within the file",
     "ordering": "a later timestamp/date is before the earlier one",
     "period": "the row falls outside the submitted period",
+    "future": "the row is dated after the file was received",
     "platform": "the platform is not one of the registry's platforms for this organisation",
     "range": "a number is out of its allowed range",
     "format": "a value does not have the required format",
@@ -105,9 +107,27 @@ def _suite_for(dataset: str, frame_columns: set[str]) -> Any:
 
 
 def _jsonable(value: Any) -> str:
-    if isinstance(value, dt.datetime | dt.date):
+    """A value as a member reads it: no numpy or pandas reprs, ISO 8601 for times."""
+    if isinstance(value, tuple | list):
+        return ", ".join(_jsonable(v) for v in value)
+    if isinstance(value, np.datetime64):
+        value = None if np.isnat(value) else value.astype("datetime64[us]").item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep="T")
+    if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
+
+
+def _local(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column as the member wrote it: local time for timestamps."""
+    return frame[f"{column}__local" if f"{column}__local" in frame.columns else column]
 
 
 def _results(outcome: Any, files: list[MappedTable], offsets: list[int]) -> list[list[CheckResult]]:
@@ -120,8 +140,10 @@ def _results(outcome: Any, files: list[MappedTable], offsets: list[int]) -> list
         sev = getattr(cfg.severity, "value", cfg.severity)
         severity = "warning" if str(sev) == "warning" else "blocking"
         res = r.result or {}
-        gx_column = cfg.kwargs.get("column")
-        shown = meta.get("column") if str(gx_column).endswith("__period_offset") else None
+        gx_column = str(cfg.kwargs.get("column"))
+        derived = gx_column.endswith(("__period_offset", "__received_offset"))
+        shown = meta.get("column") if derived else None
+        pair = (cfg.kwargs["column_A"], cfg.kwargs["column_B"]) if "column_A" in cfg.kwargs else None
         index = [int(i) for i in res.get("unexpected_index_list") or []]
         values = res.get("unexpected_list") or []
         crashed = bool(r.exception_info and r.exception_info.get("raised_exception"))
@@ -137,10 +159,14 @@ def _results(outcome: Any, files: list[MappedTable], offsets: list[int]) -> list
                 rows = mapped.frame["source_row"]
                 ex_rows = [int(rows[i - lo]) for i, _ in mine[:10]]
                 if shown is not None:
-                    local = mapped.frame[
-                        f"{shown}__local" if f"{shown}__local" in mapped.frame.columns else shown
-                    ]
+                    local = _local(mapped.frame, shown)
                     ex_values = [_jsonable(local[i - lo]) for i, _ in mine[:10]]
+                elif pair is not None:  # "actioned_at 07:14 < detected_at 08:14"
+                    a, b = _local(mapped.frame, pair[0]), _local(mapped.frame, pair[1])
+                    ex_values = [
+                        f"{pair[0]} {_jsonable(a[i - lo])} < {pair[1]} {_jsonable(b[i - lo])}"
+                        for i, _ in mine[:10]
+                    ]
                 else:
                     ex_values = [_jsonable(v).split("\x1f")[-1] for _, v in mine[:10]]
             per_file[k].append(

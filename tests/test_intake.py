@@ -202,6 +202,29 @@ def test_quoted_newlines_report_names_the_line(submitted: dict[str, SubmissionOu
     )
 
 
+def test_row_numbers_follow_the_detected_type(home: Home, registry: Registry, tmp_path: Path) -> None:
+    """A Parquet file named .csv is numbered by rows (its type is read from its bytes)."""
+    bad = MC.mutate(rows(4, "2020-09", "B08"), 2, commodity="unicorn_horn")
+    as_parquet = tmp_path / "ruby_lane_2020-09.csv"
+    as_parquet.write_bytes(MC.parquet_bytes(pl.DataFrame(bad)))
+    as_csv = tmp_path / "ruby_lane_2020-10.csv"
+    as_csv.write_bytes(MC.csv_bytes(MC.mutate(rows(4, "2020-10", "B09"), 2, commodity="unicorn_horn")))
+    out = submit_files(
+        [
+            SubmissionRequest("ruby_lane", "takedowns", "2020-09", as_parquet, RECEIVED),
+            SubmissionRequest("ruby_lane", "takedowns", "2020-10", as_csv, RECEIVED),
+        ],
+        home,
+        registry,
+    )
+    labels = []
+    for o in out:
+        assert o.status == "rejected"
+        report = json.loads((home.reports / f"{o.submission_id}.json").read_text(encoding="utf-8"))
+        labels.append((report["row_numbers"].split()[0], report["failures"][0]["examples"]))
+    assert labels == [("row", [3]), ("line", [4])]
+
+
 def test_value_spellings_are_mapped(submitted: dict[str, SubmissionOutcome], home: Home) -> None:
     ali = landed(home, "alibaba", "2020-01")
     assert ali["action_type"].to_list() == [

@@ -796,7 +796,15 @@ def cases() -> list[Case]:
         "rejected",
         b_before,
         rows=10,
-        failures=[F("ordering", "actioned_at", 1, [4])],
+        failures=[
+            F(
+                "ordering",
+                "actioned_at",
+                1,
+                [4],
+                example_values=["actioned_at 2020-02-07T07:14:00 < detected_at 2020-02-07T08:14:00"],
+            )
+        ],
     )
     add(
         "outside_period.csv",
@@ -903,11 +911,12 @@ def cases() -> list[Case]:
     add(
         "future_period.csv",
         R,
-        "accepted",
+        "rejected",
         lambda c: csv_bytes(base(c)),
         period="2031-01",
         rows=10,
-        note="GAP: no rule rejects a period (and actioned_at) after the date the file was received",
+        failures=[F("future", "actioned_at", 10, list(range(2, 12)))],
+        note="every row is actioned after the file was received (2024-06): rule future",
     )
 
     # --- lenient spellings
@@ -1455,7 +1464,15 @@ def cases() -> list[Case]:
         "rejected",
         lambda c: csv_bytes(mutate(mon(c), 3, new_adverts_found="2", adverts_referred="5")),
         rows=8,
-        failures=[F("referred_le_found", "adverts_referred", 1, [5])],
+        failures=[
+            F(
+                "referred_le_found",
+                "adverts_referred",
+                1,
+                [5],
+                example_values=["new_adverts_found 2 < adverts_referred 5"],
+            )
+        ],
     )
     add(
         "monitoring_queries_run_zero.csv",
@@ -1489,7 +1506,15 @@ def cases() -> list[Case]:
         "rejected",
         lambda c: csv_bytes(mutate(mon(c), 5, window_end=f"{c.period}-01", window_start=f"{c.period}-09")),
         rows=8,
-        failures=[F("ordering", "window_end", 1, [7])],
+        failures=[
+            F(
+                "ordering",
+                "window_end",
+                1,
+                [7],
+                example_values=["window_end 2019-07-01 < window_start 2019-07-09"],
+            )
+        ],
     )
     add(
         "monitoring_unknown_platform.csv",
@@ -1524,6 +1549,14 @@ def cases() -> list[Case]:
         ),
         rows=8,
         lake={"queries_run": [1200, 12, 7, 8, 9, 10, 11, 12]},
+    )
+    add(
+        "monitoring_window_end_in_future.csv",
+        T,
+        "rejected",
+        lambda c: csv_bytes(mutate(mon(c), 3, window_end="2031-01-01")),
+        rows=8,
+        failures=[F("future", "window_end", 1, [5], example_values=["2031-01-01"])],
     )
     add(
         "monitoring_wwf.xlsx",
