@@ -94,6 +94,11 @@ def _rename(frame: pl.DataFrame, dataset: str, fmt: ExportFormat) -> tuple[pl.Da
     return frame, unknown
 
 
+def rename_columns(frame: pl.DataFrame, dataset: str, fmt: ExportFormat) -> pl.DataFrame:
+    """The raw text frame with the contract's column names; columns outside it dropped."""
+    return _rename(frame, dataset, fmt)[0]
+
+
 def _text(col: str) -> pl.Expr:
     """Trimmed text; empty strings are missing values."""
     return pl.col(col).str.strip_chars().replace("", None)

@@ -12,6 +12,8 @@ Layout (documented in docs/operations.md):
   inbox/<org>/<dataset>/                           files fetched by the collection DAG
   headline.txt, operator_alerts.jsonl              last KPI headline; failures for the operator
   auth/tokens.json, incoming/                      upload API tokens (hashes) and uploads in flight
+  quarantine/<org>/<submission_id>.parquet         opt-in (EWTO_QUARANTINE=1): rejected rows, ids hashed
+  data_docs/                                       GX Data Docs of the validation runs (ids redacted)
 """
 
 from __future__ import annotations
@@ -70,3 +72,13 @@ class Home:
     @property
     def locks(self) -> Path:
         return self.root / "locks"
+
+    @property
+    def quarantine(self) -> Path:
+        """Opt-in (EWTO_QUARANTINE=1) pseudonymised copies of rejected files."""
+        return self.root / "quarantine"
+
+    @property
+    def data_docs(self) -> Path:
+        """Great Expectations Data Docs of the validation runs (redacted)."""
+        return self.root / "data_docs"

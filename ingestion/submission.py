@@ -23,7 +23,7 @@ from .contract import CONTRACT_VERSION, DATASETS, columns
 from .errors import FileUnreadable, Finding, UsageError
 from .history import SubmissionRecord, latest_accepted, load_history
 from .lake import CHECKS_SCHEMA, LAKE_SCHEMAS, SUBMISSIONS_SCHEMA, ensure_layout
-from .mapping import MappedTable, map_to_contract
+from .mapping import MappedTable, map_to_contract, rename_columns
 from .paths import Home
 from .pseudonymise import hash_series, pseudonym_key
 from .readers import read_table
@@ -126,6 +126,7 @@ class _Work:
     duplicate_of: str | None = None  # the original submission of the same bytes
     original_index: int | None = None  # ... when it is in the same batch
     row_label: str | None = None  # "line" or "row", from the type the reader detected
+    raw: pl.DataFrame | None = None  # the text as read, kept only for a quarantine copy
 
 
 def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
@@ -327,6 +328,49 @@ def _duplicate_outcome(home: Home, w: _Work, original: str, original_status: str
     )
 
 
+def quarantine_enabled() -> bool:
+    """EWTO_QUARANTINE=1: keep a pseudonymised copy of each rejected file's rows."""
+    return os.environ.get("EWTO_QUARANTINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _quarantine_frame(w: _Work, outcome: SubmissionOutcome, key: bytes) -> pl.DataFrame | None:
+    """The rejected file's rows as delivered (text, contract column names), safe to keep.
+
+    Identifiers are hashed like the lake's (HMAC-SHA256): the record_id and seller_id
+    columns, any value of another column that is one of the file's identifiers, and every
+    column that fails a rule on every row (it may be the identifiers under a swapped
+    header, see `_redact`). Columns outside the contract are left out: nobody knows what
+    they hold. A file that could not be read as a table has no copy.
+    """
+    if w.raw is None or w.mapped is None:
+        return None
+    frame = rename_columns(w.raw, w.request.dataset, w.org.export)
+    rows = frame.height
+    ids = [c for c in frame.columns if c in PRIVATE_COLUMNS]
+    whole = {
+        f.column
+        for f in outcome.failures + outcome.warnings
+        if f.column and rows and f.rows_failing >= rows and f.rule not in TYPED_VALUE_RULES
+    }
+    id_values = (
+        pl.concat([frame[c].cast(pl.String) for c in ids]).drop_nulls().unique()
+        if ids
+        else pl.Series([], dtype=pl.String)
+    )
+    out: list[pl.Series] = []
+    for name in frame.columns:
+        column = frame[name]
+        if name == "source_row":
+            out.append(column)
+        elif name in ids or name in whole:
+            out.append(hash_series(key, column.cast(pl.String)))
+        else:
+            text = column.cast(pl.String)
+            clear = text.is_in(id_values.implode()).fill_null(False)
+            out.append(hash_series(key, text).zip_with(clear, text) if clear.any() else text)
+    return pl.DataFrame(out)
+
+
 def submit_files(
     requests: list[SubmissionRequest],
     home: Home | None = None,
@@ -338,6 +382,7 @@ def submit_files(
     key = pseudonym_key()
     ensure_layout(home)
     history = load_history(home)
+    quarantine = quarantine_enabled()
     works: list[_Work] = []
     for req in requests:
         org = check_request(registry, req)
@@ -384,6 +429,8 @@ def submit_files(
             w.read_error = _finding_for_unreadable(exc)
             continue
         w.row_label = raw.row_label
+        if quarantine:
+            w.raw = raw.frame
         w.mapped = map_to_contract(
             raw.frame,
             w.request.dataset,
@@ -485,6 +532,10 @@ def _commit(
     with file_lock(lock):
         if outcome.status == "accepted":
             write_parquet(partition / f"{outcome.submission_id}.parquet", _lake_frame(w, key))
+        if outcome.status == "rejected" and w.raw is not None:
+            copy = _quarantine_frame(w, outcome, key)
+            if copy is not None:
+                write_parquet(home.quarantine / req.org_id / f"{outcome.submission_id}.parquet", copy)
         fault_point("after_lake_write")
         report = _report(w, outcome, record)
         write_bytes(
@@ -530,7 +581,8 @@ def _prune_partition(home: Home, dataset: str, org_id: str, period: str) -> None
                 path.unlink(missing_ok=True)
         for path in partition.glob(".*.tmp"):
             path.unlink(missing_ok=True)
-    for folder, suffix in ((home.checks, ".parquet"), (home.reports, ".json")):
+    quarantined = (home.quarantine / org_id, ".parquet")
+    for folder, suffix in ((home.checks, ".parquet"), (home.reports, ".json"), quarantined):
         for path in folder.glob(f"{prefix}*{suffix}"):
             if path.name.removesuffix(suffix) not in committed:
                 path.unlink(missing_ok=True)

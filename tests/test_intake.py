@@ -392,6 +392,56 @@ def test_identifiers_in_the_wrong_column_are_not_echoed(registry: Registry, tmp_
     [commodity] = [f for f in out.failures if f.column == "commodity"]
     assert commodity.examples == [2, 3, 4, 5] and commodity.example_values == []
     assert "headers swapped" in commodity.message
+    assert not home.quarantine.exists(), "no copy of a rejected file unless the operator opts in"
+
+
+def test_quarantine_copy_is_pseudonymised(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EWTO_QUARANTINE=1 keeps the rejected rows, never an identifier in clear."""
+    from ingestion.pseudonymise import hash_value
+
+    monkeypatch.setenv("EWTO_QUARANTINE", "1")
+    home = Home(tmp_path / "home")
+    data = rows(5, "2020-11", "B10")
+    data = MC.mutate(data, 1, referral_id=data[0]["record_id"], commodity="unicorn_horn")
+    data = [{**r, "Seller contact": r["seller_id"]} for r in data]
+    swapped = [
+        {**r, "commodity": r["seller_id"], "seller_id": r["commodity"]} for r in rows(3, "2020-12", "B11")
+    ]
+    paths = [
+        tmp_path / "ruby_lane_2020-11.csv",
+        tmp_path / "ruby_lane_2020-12.csv",
+        tmp_path / "z_2020-11.csv",
+    ]
+    paths[0].write_bytes(MC.csv_bytes(data))
+    paths[1].write_bytes(MC.csv_bytes(swapped))
+    paths[2].write_bytes(b"PK\x03\x04" + bytes(60))
+    periods = ["2020-11", "2020-12", "2020-11"]
+    out = submit_files(
+        [
+            SubmissionRequest("ruby_lane", "takedowns", p, f, RECEIVED)
+            for p, f in zip(periods, paths, strict=True)
+        ],
+        home,
+        registry,
+    )
+    assert [o.status for o in out] == ["rejected"] * 3
+    copies = sorted(p.name for p in (home.quarantine / "ruby_lane").iterdir())
+    assert copies == sorted(f"{o.submission_id}.parquet" for o in out[:2]), "an unreadable file has no copy"
+    key = KEY.encode()
+    first = pl.read_parquet(home.quarantine / "ruby_lane" / f"{out[0].submission_id}.parquet")
+    assert "Seller contact" not in first.columns
+    assert first["source_row"].to_list() == [2, 3, 4, 5, 6]
+    assert first["record_id"].to_list() == [hash_value(key, r["record_id"]) for r in data]
+    assert first["seller_id"].to_list() == [hash_value(key, r["seller_id"]) for r in data]
+    assert first["referral_id"][1] == hash_value(key, data[0]["record_id"])
+    assert first["commodity"].to_list()[:2] == [data[0]["commodity"], "unicorn_horn"]
+    second = pl.read_parquet(home.quarantine / "ruby_lane" / f"{out[1].submission_id}.parquet")
+    assert second["commodity"].to_list() == [hash_value(key, r["commodity"]) for r in swapped]
+    for path in home.root.rglob("*"):
+        if path.is_file():
+            assert not any(m in path.read_bytes() for m in CLEAR), path
 
 
 def test_values_found_in_the_identifier_columns_are_not_echoed(registry: Registry, tmp_path: Path) -> None:
