@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from . import data_docs
 from .atomic import file_lock, write_bytes, write_parquet
 from .contract import CONTRACT_VERSION, DATASETS, columns
 from .errors import FileUnreadable, Finding, UsageError
@@ -28,6 +29,7 @@ from .paths import Home
 from .pseudonymise import hash_series, pseudonym_key
 from .readers import read_table
 from .registry import Organisation, Registry, load_registry
+from .suites import suite_name
 from .validation import CheckResult, validate_files
 
 
@@ -127,6 +129,7 @@ class _Work:
     original_index: int | None = None  # ... when it is in the same batch
     row_label: str | None = None  # "line" or "row", from the type the reader detected
     raw: pl.DataFrame | None = None  # the text as read, kept only for a quarantine copy
+    run: Any = None  # the GX run that validated the file (for Data Docs)
 
 
 def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
@@ -453,9 +456,11 @@ def submit_files(
             "member_platforms": list(registry.org(org_id).platforms),
             "registry_platforms": sorted(registry.platform_ids()),
         }
-        results = validate_files([works[i].mapped for i in idxs], dataset, params)  # type: ignore[misc]
-        for i, res in zip(idxs, results, strict=True):
+        runs: list[Any] = []
+        results = validate_files([works[i].mapped for i in idxs], dataset, params, runs)  # type: ignore[misc]
+        for i, res, run in zip(idxs, results, runs, strict=True):
             works[i].checks = res
+            works[i].run = run
 
     processed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     results_out: list[SubmissionOutcome] = []
@@ -498,7 +503,32 @@ def submit_files(
             )
         _commit(home, w, outcome, processed_at, key, registry)
         results_out.append(outcome)
+    _publish_data_docs(home, works, results_out, processed_at)
     return results_out
+
+
+def _publish_data_docs(
+    home: Home, works: list[_Work], outcomes: list[SubmissionOutcome], processed_at: dt.datetime
+) -> None:
+    """GX Data Docs (counts only) of the rejected files, or of all (ingestion/data_docs.py)."""
+    items, rejected = [], set()
+    for w, o in zip(works, outcomes, strict=True):
+        if w.run is None or w.mapped is None or not w.checks:
+            continue
+        items.append(
+            data_docs.FileResult(
+                submission_id=o.submission_id,
+                suite_name=suite_name(w.request.dataset),
+                run=w.run,
+                rows=w.mapped.frame.height,
+                failing=[c.rows_failing for c in w.checks],
+                success=[c.success for c in w.checks],
+            )
+        )
+        if o.status == "rejected":
+            rejected.add(o.submission_id)
+        w.run = None
+    data_docs.publish(home, items, rejected, processed_at)
 
 
 def _commit(

@@ -185,7 +185,10 @@ def _results(outcome: Any, files: list[MappedTable], offsets: list[int]) -> list
 
 
 def validate_files(
-    files: list[MappedTable], dataset: str, parameters: dict[str, Any]
+    files: list[MappedTable],
+    dataset: str,
+    parameters: dict[str, Any],
+    runs: list[Any] | None = None,
 ) -> list[list[CheckResult]]:
     """Validate files of one dataset (and one organisation) with the dataset's GX suite.
 
@@ -193,9 +196,13 @@ def validate_files(
     depend on rows, so files that carry the same columns are validated in one run and the
     results split back per file: every rule is a row-level rule (the period and the
     uniqueness rules use per-file derived columns), so the split is exact.
+
+    With `runs` (a list), it receives for each file the GX run it was part of, with the
+    failing values removed (for Data Docs); `CheckResult`s are in the order of its results.
     """
     _, batch_definition = _gx()
     out: list[list[CheckResult]] = [[] for _ in files]
+    run_of: list[Any] = [None for _ in files]
     groups: dict[frozenset[str], list[int]] = {}
     for i, mapped in enumerate(files):
         groups.setdefault(frozenset(mapped.frame.columns), []).append(i)
@@ -238,4 +245,10 @@ def validate_files(
         outcome = batch.validate(suite, expectation_parameters=parameters, result_format=RESULT_FORMAT)
         for i, res in zip(idxs, _results(outcome, members, offsets), strict=True):
             out[i] = res
+        for r in outcome.results:  # the failing values (maybe identifiers) are not kept
+            r.result = {}
+        for i in idxs:
+            run_of[i] = outcome
+    if runs is not None:
+        runs.extend(run_of)
     return out

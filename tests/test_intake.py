@@ -395,6 +395,31 @@ def test_identifiers_in_the_wrong_column_are_not_echoed(registry: Registry, tmp_
     assert not home.quarantine.exists(), "no copy of a rejected file unless the operator opts in"
 
 
+def test_data_docs_of_a_rejected_file(registry: Registry, tmp_path: Path) -> None:
+    """GX Data Docs under $EWTO_HOME name the failed expectation, with counts and no values."""
+    home = Home(tmp_path / "home")
+    data = MC.mutate(rows(6, "2021-01", "B12"), 2, commodity="unicorn_horn")
+    data = MC.mutate(data, 4, record_id=data[0]["record_id"])
+    path = tmp_path / "ruby_lane_2021-01.csv"
+    path.write_bytes(MC.csv_bytes(data))
+    [out] = submit_files(
+        [SubmissionRequest("ruby_lane", "takedowns", "2021-01", path, RECEIVED)], home, registry
+    )
+    assert out.status == "rejected"
+    index = home.data_docs / "site" / "index.html"
+    assert index.is_file()
+    assert out.submission_id in index.read_text(encoding="utf-8")
+    [page] = [
+        p for p in (home.data_docs / "site" / "validations").rglob("*.html") if out.submission_id in str(p)
+    ]
+    html = page.read_text(encoding="utf-8")
+    assert "commodity" in html and "record_id__in_file" in html
+    assert "unicorn_horn" not in html, "failing values are not rendered"
+    for path in home.data_docs.rglob("*"):
+        if path.is_file():
+            assert not any(m in path.read_bytes() for m in CLEAR), path
+
+
 def test_quarantine_copy_is_pseudonymised(
     registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
