@@ -178,14 +178,21 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
     gx_import = time.perf_counter() - t_import
 
     stages: dict[str, float] = {}
+    stages_cpu: dict[str, float] = {}  # CPU seconds of all threads: steadier than wall on a busy machine
+    peak_after: dict[str, float] = {}  # the process's peak RSS (MB) when the stage last ended
+    import resource
+
+    peak_after["GX import"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def timed(name: str, fn: Any) -> Any:
         def wrapper(*a: Any, **k: Any) -> Any:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 return fn(*a, **k)
             finally:
                 stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
+                stages_cpu[name] = stages_cpu.get(name, 0.0) + time.process_time() - c
+                peak_after[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         return wrapper
 
@@ -194,6 +201,7 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
     submission.validate_files = timed("validate", submission.validate_files)
     submission.hash_series = timed("hash", submission.hash_series)
     submission.write_parquet = timed("land+history", submission.write_parquet)
+    submission.data_docs.publish = timed("data docs", submission.data_docs.publish)
 
     raw = yaml.safe_load((REPO / "config" / "members.yml").read_text(encoding="utf-8"))
     if encoding:
@@ -204,13 +212,14 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
     home = Home(Path(tempfile.mkdtemp(prefix="bench_home_")))
     req = submission.SubmissionRequest(org, "takedowns", PERIOD, path, dt.datetime.now(dt.UTC))
     prof = cProfile.Profile() if profile else None
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     if prof:
         prof.enable()
     [outcome] = submission.submit_files([req], home, registry)
     if prof:
         prof.disable()
     seconds = time.perf_counter() - t
+    cpu = time.process_time() - c
     shutil.rmtree(home.root, ignore_errors=True)
     if prof:
         out = io.StringIO()
@@ -221,8 +230,11 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
         "rows": outcome.rows,
         "failures": [f.rule for f in outcome.failures],
         "seconds": seconds,
+        "intake_cpu_seconds": cpu,
         "gx_import_seconds": gx_import,
         "stages": stages,
+        "stages_cpu": stages_cpu,
+        "peak_after_mb": peak_after,
     }
 
 
@@ -346,8 +358,14 @@ def main() -> int:
     print()
     for name, (_, r) in results.items():
         if r.get("stages"):
-            parts = ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items())
-            print(f"{name}: {parts}; GX import {r['gx_import_seconds']:.1f} s (not in 'seconds')")
+            cpu = r.get("stages_cpu", {})
+            parts = ", ".join(f"{k} {v:.1f} s ({cpu.get(k, 0.0):.1f} cpu)" for k, v in r["stages"].items())
+            print(
+                f"{name}: {parts}; intake cpu {r.get('intake_cpu_seconds', 0.0):.1f} s; "
+                f"GX import {r['gx_import_seconds']:.1f} s (not in 'seconds')"
+            )
+            peaks = ", ".join(f"{k} {v:,.0f}" for k, v in r.get("peak_after_mb", {}).items())
+            print(f"{name}: peak RSS (MB) when each stage ended: {peaks}")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     return 0

@@ -99,6 +99,13 @@ def rename_columns(frame: pl.DataFrame, dataset: str, fmt: ExportFormat) -> pl.D
     return _rename(frame, dataset, fmt)[0]
 
 
+def _trimmed(series: pl.Series) -> pl.Series:
+    """`_text` of a column, or the column itself (no copy) when no value needs trimming."""
+    if series.dtype == pl.String and not (series.str.contains(r"^\s|\s$").any() or (series == "").any()):
+        return series
+    return series.to_frame().select(_text(series.name)).to_series()
+
+
 def _text(col: str) -> pl.Expr:
     """Trimmed text; empty strings are missing values."""
     return pl.col(col).str.strip_chars().replace("", None)
@@ -280,7 +287,7 @@ def map_to_contract(
     frame, unknown = _rename(raw, dataset, fmt)
     present = frozenset(c for c in frame.columns if c != "source_row")
     specs = [spec for spec in columns(dataset) if spec.name in present]
-    text = frame.select([pl.col("source_row")] + [_text(s.name).alias(s.name) for s in specs])
+    text = pl.DataFrame([frame["source_row"]] + [_trimmed(frame[s.name]) for s in specs])
     exprs: list[pl.Expr] = [pl.col("source_row")]
     eager: list[pl.Series] = []
     for spec in specs:

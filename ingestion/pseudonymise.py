@@ -17,6 +17,7 @@ import polars as pl
 from .errors import UsageError
 
 DEMO_KEY = "ewto-demo-key-not-secret"
+CHUNK = 200_000  # values hashed per batch of Python strings
 _warned = False
 
 
@@ -59,15 +60,21 @@ def hash_series(key: bytes, series: pl.Series) -> pl.Series:
     block = block.ljust(64, b"\0")
     inner0 = hashlib.sha256(bytes(b ^ 0x36 for b in block))
     outer0 = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-    uniques = series.drop_nulls().unique()
-    hashed = []
-    for value in uniques.to_list():
-        inner = inner0.copy()
-        inner.update(value.encode("utf-8"))
-        outer = outer0.copy()
-        outer.update(inner.digest())
-        hashed.append(outer.hexdigest())
-    lookup = pl.DataFrame({"v": uniques, "h": pl.Series(hashed, dtype=pl.String)})
+    uniques = series.drop_nulls().unique(maintain_order=True)
+    parts = []
+    for start in range(0, uniques.len(), CHUNK):  # bounded lists of Python strings
+        hashed = []
+        for value in uniques.slice(start, CHUNK).to_list():
+            inner = inner0.copy()
+            inner.update(value.encode("utf-8"))
+            outer = outer0.copy()
+            outer.update(inner.digest())
+            hashed.append(outer.hexdigest())
+        parts.append(pl.Series(hashed, dtype=pl.String))
+    hashes = pl.concat(parts) if parts else pl.Series([], dtype=pl.String)
+    if uniques.len() == series.len():  # no repeats, no nulls (record ids): already in order
+        return hashes.alias(series.name)
+    lookup = pl.DataFrame({"v": uniques, "h": hashes})
     return (
         pl.DataFrame({"v": series})
         .join(lookup, on="v", how="left", maintain_order="left")

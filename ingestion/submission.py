@@ -121,6 +121,7 @@ class _Work:
     data: bytes
     sha256: str
     submission_id: str
+    size_bytes: int = 0
     read_error: Finding | None = None
     mapped: MappedTable | None = None
     unknown: list[Finding] = field(default_factory=list)
@@ -235,6 +236,7 @@ def _checks_frame(submission_id: str, work: _Work, findings: list[Finding]) -> p
     return pl.DataFrame(rows, schema=CHECKS_SCHEMA)
 
 
+LAKE_ZSTD_LEVEL = 1  # lake files are written once per submission and read by the builds: speed first
 PRIVATE_COLUMNS = frozenset(c.name for ds in DATASETS for c in columns(ds) if c.pseudonymised)
 # rules whose example values are parsed timestamps, dates or numbers, never raw text
 TYPED_VALUE_RULES = frozenset({"period", "future", "ordering", "range", "outlier", "referred_le_found"})
@@ -395,7 +397,8 @@ def submit_files(
             raise UsageError(f"cannot read {req.path}: {exc.strerror}") from exc
         sha = hashlib.sha256(data).hexdigest()
         sid = f"{req.org_id}_{req.dataset}_{req.period}_{sha[:12]}"
-        works.append(_Work(req, org, data, sha, sid))
+        works.append(_Work(req, org, data, sha, sid, len(data)))
+        del data  # held by the work item only, which lets it go once read
 
     outcomes: dict[int, SubmissionOutcome] = {}
     to_validate: dict[str, list[int]] = {}
@@ -416,6 +419,7 @@ def submit_files(
             in_batch = sum(1 for o in outcomes.values() if o.duplicate_of == original)
             w.submission_id = f"{original}_dup{n_dups + in_batch + 1}"
             w.duplicate_of = original
+            w.data = b""  # never read again
             if prior.height:
                 outcomes[i] = _duplicate_outcome(home, w, original, prior["status"][0])
             else:
@@ -431,6 +435,8 @@ def submit_files(
         except FileUnreadable as exc:
             w.read_error = _finding_for_unreadable(exc)
             continue
+        finally:
+            w.data = b""  # the bytes are read: their memory is needed for what comes next
         w.row_label = raw.row_label
         if quarantine:
             w.raw = raw.frame
@@ -448,6 +454,7 @@ def submit_files(
             )
             for col in w.mapped.unknown_columns
         ]
+        del raw  # only the mapped frame (and a quarantine copy's text) is kept
         to_validate.setdefault(f"{w.org.id}|{w.request.dataset}", []).append(i)
 
     for group, idxs in to_validate.items():
@@ -550,7 +557,7 @@ def _commit(
         received_at=_utc_naive(req.received_at),
         processed_at=processed_at,
         file_name=req.path.name,
-        size_bytes=len(w.data),
+        size_bytes=w.size_bytes,
         sha256=w.sha256,
         rows=outcome.rows,
         contract_version=CONTRACT_VERSION,
@@ -561,7 +568,9 @@ def _commit(
     lock = home.locks / f"{req.dataset}-{req.org_id}-{req.period}.lock"
     with file_lock(lock):
         if outcome.status == "accepted":
-            write_parquet(partition / f"{outcome.submission_id}.parquet", _lake_frame(w, key))
+            write_parquet(
+                partition / f"{outcome.submission_id}.parquet", _lake_frame(w, key), LAKE_ZSTD_LEVEL
+            )
         if outcome.status == "rejected" and w.raw is not None:
             copy = _quarantine_frame(w, outcome, key)
             if copy is not None:
