@@ -272,6 +272,20 @@ def run_child(args: list[str]) -> dict[str, Any]:
     return result
 
 
+GENERATORS = {"csv": write_csv, "gb18030": write_gb18030, "xlsx": write_xlsx}
+
+
+def generate(what: str, path: Path, rows: int) -> None:
+    """Write a test file in a child: Linux keeps a process's peak RSS across fork and exec
+    (ru_maxrss), so a parent that built a 5 M-row frame would inflate every child's peak."""
+    subprocess.run(
+        [sys.executable, __file__, "--child", "gen", what, str(path), str(rows)],
+        check=True,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -296,7 +310,11 @@ def main() -> int:
 
     if args.child:
         kind, *rest = args.child
-        if kind == "intake":
+        if kind == "gen":
+            what, path, rows = rest
+            GENERATORS[what](Path(path), int(rows))
+            result = {"status": "ok"}
+        elif kind == "intake":
             path, org, enc, prof = rest
             result = child_intake(Path(path), org, enc or None, prof == "1")
         else:
@@ -317,7 +335,7 @@ def main() -> int:
         csv_path = work / f"takedowns_{PERIOD}.csv"
         if only & {"csv", "floor"}:
             t = time.perf_counter()
-            write_csv(csv_path, args.rows)
+            generate("csv", csv_path, args.rows)
             print(
                 f"generated {csv_path.name}: {args.rows:,} rows, {csv_path.stat().st_size / 1e6:,.0f} MB "
                 f"in {time.perf_counter() - t:.1f} s"
@@ -328,14 +346,14 @@ def main() -> int:
             results["csv"] = (args.rows, run_child(["intake", str(csv_path), "ruby_lane", "", prof]))
         if "gb18030" in only:
             gb = work / f"takedowns_{PERIOD}_gb18030.csv"
-            write_gb18030(gb, args.rows)
+            generate("gb18030", gb, args.rows)
             print(f"generated {gb.name}: {gb.stat().st_size / 1e6:,.0f} MB")
             results["gb18030"] = (args.rows, run_child(["intake", str(gb), "ruby_lane", "gb18030", prof]))
             gb.unlink()
         if "xlsx" in only:
             xl = work / f"takedowns_{PERIOD}.xlsx"
             t = time.perf_counter()
-            write_xlsx(xl, args.xlsx_rows)
+            generate("xlsx", xl, args.xlsx_rows)
             print(
                 f"generated {xl.name}: {args.xlsx_rows:,} rows, {xl.stat().st_size / 1e6:,.0f} MB "
                 f"in {time.perf_counter() - t:.1f} s"

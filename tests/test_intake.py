@@ -178,6 +178,16 @@ def landed(home: Home, org: str, period: str, dataset: str = "takedowns") -> pl.
 # ------------------------------------------------------------------ formats
 
 
+def test_committed_suites_match_the_contract() -> None:
+    """expectations/*.json are generated from contract.py (`ewto suites`): no drift."""
+    from ingestion.suites import render, suite_path
+
+    for dataset in ("takedowns", "monitoring"):
+        assert suite_path(dataset).read_text(encoding="utf-8") == render(dataset), (
+            f"{suite_path(dataset)} drifted from the contract: run `ewto suites`"
+        )
+
+
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_every_format_is_read_with_its_row_count(name: str, submitted: dict[str, SubmissionOutcome]) -> None:
     outcome = submitted[name]
