@@ -270,6 +270,16 @@ def test_rejected_upload_is_422_with_report(demo_state, server, tokens, api_home
     assert row["status"].to_list() == ["rejected"]
     assert _incoming_empty(api_home)
 
+    again = _post(server, tokens["etsy"], bad, "takedowns", "2019-04")  # the same bytes: still rejected
+    assert again.status_code == 422, again.text
+    dup = again.json()
+    assert (dup["status"], dup["verdict"], dup["duplicate_of"]) == (
+        "duplicate",
+        "rejected",
+        report["submission_id"],
+    )
+    assert dup["failures"] == report["failures"]
+
 
 def test_unusable_requests_are_422(demo_state, server, tokens, tmp_path):  # noqa: F811
     csv = demo_state.drops / "etsy" / "takedowns" / "etsy_takedowns_2019-04.csv"
