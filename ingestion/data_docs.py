@@ -55,20 +55,19 @@ def _context(root: str) -> Any:
     gx, _ = _gx()  # imports GX with the intake's settings
     ctx = gx.get_context(mode="file", project_root_dir=root)
     for name in list(ctx.get_config().data_docs_sites or {}):
-        if name != SITE:
-            ctx.delete_data_docs_site(name)
-    if SITE not in (ctx.get_config().data_docs_sites or {}):
-        ctx.add_data_docs_site(
-            SITE,
-            {
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(Path(root) / "site"),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+        ctx.delete_data_docs_site(name)  # GX's default site, or ours with an older config
+    ctx.add_data_docs_site(
+        SITE,
+        {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(Path(root) / "site"),
             },
-        )
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+        },
+    )
     return ctx
 
 

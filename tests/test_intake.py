@@ -425,6 +425,14 @@ def test_data_docs_of_a_rejected_file(registry: Registry, tmp_path: Path) -> Non
     html = page.read_text(encoding="utf-8")
     assert "commodity" in html and "record_id__in_file" in html
     assert "unicorn_horn" not in html, "failing values are not rendered"
+    later = tmp_path / "ruby_lane_2021-02.csv"
+    later.write_bytes(MC.csv_bytes(MC.mutate(rows(3, "2021-02", "B13"), 0, commodity="dragon")))
+    [out2] = submit_files(
+        [SubmissionRequest("ruby_lane", "takedowns", "2021-02", later, RECEIVED)], home, registry
+    )
+    index_text = index.read_text(encoding="utf-8")
+    assert out.submission_id in index_text and out2.submission_id in index_text, "the site accumulates"
+    assert "How to Create Expectations" not in index_text  # no GX tutorial buttons
     for path in home.data_docs.rglob("*"):
         if path.is_file():
             assert not any(m in path.read_bytes() for m in CLEAR), path
