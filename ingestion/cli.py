@@ -69,7 +69,7 @@ def _print_outcome(outcome, as_json: bool) -> None:  # noqa: ANN001
     for f in outcome.failures:
         rows = f"{f.rows_failing} rows" if f.rows_failing else "file"
         where = f"column {f.column}" if f.column else "file"
-        ex = f"; e.g. rows {', '.join(map(str, f.examples))}" if f.examples else ""
+        ex = f"; e.g. {outcome.row_label}s {', '.join(map(str, f.examples))}" if f.examples else ""
         vals = f" (values {', '.join(repr(v) for v in f.example_values[:5])})" if f.example_values else ""
         print(f"  REJECTED BY rule {f.rule} on {where}: {f.message} [{rows}]{ex}{vals}")
     for w in outcome.warnings:

@@ -54,6 +54,7 @@ class SubmissionOutcome:
     # the verdict that counts: the status, or for a duplicate the verdict on the original
     # bytes (a rejected file sent again stays rejected: exit code 3, HTTP 422)
     verdict: str = ""
+    row_label: str = "row"  # what `examples` count: "line" (CSV, JSON Lines) or "row"
 
     def __post_init__(self) -> None:
         if not self.verdict:
@@ -75,6 +76,7 @@ class SubmissionOutcome:
             "failures": [_public(f) for f in self.failures],
             "warnings": [_public(f) for f in self.warnings],
             "verdict": self.verdict,
+            "row_numbers": ROW_NUMBERS[self.row_label],
             **({"duplicate_of": self.duplicate_of} if self.duplicate_of else {}),
         }
 
@@ -508,6 +510,7 @@ def submit_files(
                 _redact(failures, w.mapped),
                 _redact(warnings, w.mapped),
             )
+        outcome.row_label = _row_label(w)
         _commit(home, w, outcome, processed_at, key, registry)
         results_out.append(outcome)
     _publish_data_docs(home, works, results_out, processed_at)

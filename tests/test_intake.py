@@ -233,6 +233,7 @@ def test_row_numbers_follow_the_detected_type(home: Home, registry: Registry, tm
         report = json.loads((home.reports / f"{o.submission_id}.json").read_text(encoding="utf-8"))
         labels.append((report["row_numbers"].split()[0], report["failures"][0]["examples"]))
     assert labels == [("row", [3]), ("line", [4])]
+    assert [o.as_dict()["row_numbers"].split()[0] for o in out] == ["row", "line"]
 
 
 def test_value_spellings_are_mapped(submitted: dict[str, SubmissionOutcome], home: Home) -> None:
