@@ -6,7 +6,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON      ?= $(shell command -v python3.11 || command -v python3)
-UV          := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH when present; otherwise a private copy in .tools/ (a venv, so it also works on
+# Debian/Ubuntu pythons that refuse `pip install --user` as externally managed, PEP 668)
+UV          := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV        := $(CURDIR)/.venv
 BIN         := $(VENV)/bin
 EWTO_HOME   ?= $(CURDIR)/var
@@ -34,8 +36,16 @@ help:
 	@echo "make clean   remove the state folder ($(EWTO_HOME))"
 
 $(UV):
-	@echo "uv not found: installing it from PyPI (pip --user)"
-	$(PYTHON) -m pip install --user --quiet uv
+	@echo "uv not found: installing it from PyPI into $(CURDIR)/.tools"
+	@# a venv first; where the python has no venv module (Debian without python3.11-venv)
+	@# fall back to pip --user, then to PEP 668's escape hatch, and say which was used
+	@if $(PYTHON) -m venv $(CURDIR)/.tools 2>/dev/null && $(CURDIR)/.tools/bin/python -m pip install --quiet uv; then :; \
+	else rm -rf $(CURDIR)/.tools; mkdir -p $(CURDIR)/.tools/bin; \
+	  echo "no venv module: installing uv with pip --user"; \
+	  $(PYTHON) -m pip install --user --quiet uv 2>/dev/null \
+	    || $(PYTHON) -m pip install --user --quiet --break-system-packages uv; \
+	  ln -sf "$$($(PYTHON) -m site --user-base)/bin/uv" $(CURDIR)/.tools/bin/uv; fi
+	@$(UV) --version
 
 $(BIN)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
