@@ -9,8 +9,8 @@ ingestion/sources/config.py; default: the drop folder `$EWTO_DROP_DIR/<org>/`):
   land   the inbox files not yet submitted -> `submit_files` (what `ewto submit` calls)
 
 A failing source fails its own `fetch` only; `land` still lands what earlier runs fetched and
-`announce` emits the `ewto://lake` asset when anything was landed (accepted or rejected),
-which schedules the `ewto_warehouse` DAG; `sources_ok` then marks the run failed if any
+`announce` emits the `ewto://lake` asset when anything was landed (accepted or rejected) by
+this run or since the last build (uploads through the member API, `ewto submit`), which schedules the `ewto_warehouse` DAG; `sources_ok` then marks the run failed if any
 organisation's task failed, so the operator sees it (and operator_alerts.jsonl says which). Backfill: trigger with `{"period": "2021-03"}` or
 `{"period": "2021-01..2021-03"}` (exactly those months), optionally `{"orgs": ["ebay"]}`.
 
@@ -152,24 +152,30 @@ def ewto_collect() -> None:
 
     @task(outlets=[LAKE], trigger_rule="all_done")
     def announce(results, dag_run=None) -> dict:  # noqa: ANN001
-        """Emit ewto://lake (schedules the warehouse build) when this run landed anything.
+        """Emit ewto://lake (schedules the warehouse build) when the marts lack a submission.
 
-        "Landed" is read from the submission history (accepted or rejected submissions
-        processed since the run started), not only from the landing tasks' results: a
-        landing attempt killed after its commit but before reporting still counts."""
+        Read from the submission history, not only from the landing tasks' results: what this
+        run landed (a landing attempt killed after its commit but before reporting counts
+        too) and everything processed since the last successful build started, so an upload
+        accepted through the member API (`ewto serve`) or an `ewto submit` is built by the
+        next collection run at the latest."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from ingestion.sources import landed_since
+        from ingestion.sources import landed_since, landed_since_last_build
 
         if isinstance(results, dict):  # a single mapped instance may come back unwrapped
             results = [results]
         reported = {r["org_id"]: r["landed"] for r in (results or []) if isinstance(r, dict)}
         started = getattr(dag_run, "start_date", None)
-        recorded = landed_since(started) if started else sum(reported.values())
-        print(f"landed this run: {recorded} submissions in the history; tasks reported {reported}")
-        if recorded == 0 and sum(reported.values()) == 0:
+        this_run = landed_since(started) if started else sum(reported.values())
+        pending = landed_since_last_build()
+        print(
+            f"landed this run: {this_run} submissions in the history (tasks reported {reported}); "
+            f"not yet in the marts: {pending}"
+        )
+        if this_run == 0 and pending == 0 and sum(reported.values()) == 0:
             raise AirflowSkipException("nothing new was landed: the warehouse is not rebuilt")
-        return {"landed": max(recorded, sum(reported.values())), "by_org": reported}
+        return {"landed": max(this_run, sum(reported.values())), "pending": pending, "by_org": reported}
 
     announced = announce(member.expand(org_id=organisations()))
     announced >> verdict

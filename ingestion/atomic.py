@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,11 +46,19 @@ def write_parquet(path: Path, frame: pl.DataFrame, compression_level: int | None
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock, held across processes (Airflow workers, the API)."""
+def file_lock(path: Path, waiting: str | None = None) -> Iterator[None]:
+    """An exclusive advisory lock, held across processes (Airflow workers, the API).
+
+    `waiting`, when given, is printed to stderr if the lock is held by another process, so
+    that a caller that blocks says why instead of looking hung."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                print(waiting, file=sys.stderr, flush=True)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .atomic import write_parquet
+from .atomic import file_lock, write_bytes, write_parquet
 from .lake import ensure_layout
 from .paths import Home
 from .registry import REPO_ROOT, Coalition, Registry, load_coalition, load_registry
@@ -229,10 +229,34 @@ def build(
 
     `unit_tests=True` also runs dbt's unit tests (CI does; a scheduled build need not: they
     do not depend on the data).
+
+    Builds are serialised by a lock file (`locks/warehouse-build.lock`): the warehouse DAG,
+    the monthly-cycle DAG and `ewto build` may be started at the same time, and two dbt
+    processes on one DuckDB file fail on its write lock; the second build waits and then
+    builds what the lake holds by then. A successful build records when it started
+    (`build/last_build.json`): a submission processed after that instant is not yet in the
+    marts, which is how the collection DAG knows that an upload through the API still needs
+    a build (`ingestion.sources.landed_since_last_build`).
     """
     home = home or Home.from_env()
     as_of = as_of or as_of_date()
     ensure_layout(home)
+    lock = home.locks / "warehouse-build.lock"
+    with file_lock(lock, waiting=f"another warehouse build is running: waiting for it to finish ({lock})"):
+        return _build_locked(home, as_of, full_refresh, unit_tests)
+
+
+def last_build_started(home: Home) -> dt.datetime | None:
+    """Start (naive UTC) of the last successful build, or None before the first one."""
+    path = home.build_dir / "last_build.json"
+    try:
+        return dt.datetime.fromisoformat(json.loads(path.read_text())["started_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build_locked(home: Home, as_of: dt.date, full_refresh: bool, unit_tests: bool) -> BuildResult:
+    started_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     export_registry(home, load_registry())
     home.build_dir.mkdir(parents=True, exist_ok=True)
     start = dt.datetime.now()
@@ -244,4 +268,7 @@ def build(
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
     if proc.returncode != 0:
         return BuildResult(False, seconds, {}, tail)
-    return BuildResult(True, seconds, publish(home), tail)
+    marts = publish(home)
+    stamp = {"started_at": started_utc.isoformat(), "as_of": as_of.isoformat(), "seconds": round(seconds, 1)}
+    write_bytes(home.build_dir / "last_build.json", json.dumps(stamp).encode("utf-8"))
+    return BuildResult(True, seconds, marts, tail)

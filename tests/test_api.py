@@ -24,6 +24,7 @@ import httpx
 import polars as pl
 import pytest
 
+from ingestion.paths import Home
 from tests.state_fixture import REPO, demo_state, ewto_executable  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -225,10 +226,18 @@ def test_accepted_upload_lands_in_lake_and_duplicate_is_201(demo_state, server, 
     changed = tmp_path / "etsy_takedowns_2019-05_resubmitted.csv"
     changed.write_bytes(b"".join(lines[:-1]))  # one row fewer: new bytes, still valid
 
+    from ingestion.sources import landed_since_last_build
+    from ingestion.warehouse import last_build_started
+
+    assert last_build_started(Home(api_home)) is not None  # the demo state was built
+    pending_before = landed_since_last_build(api_home)
     r = _post(server, tokens["etsy"], changed, "takedowns", "2019-05")
     assert r.status_code == 201, r.text
     report = r.json()
     assert report["status"] == "accepted"
+    # what the collection DAG's `announce` reads: the upload is not in the marts yet, so the
+    # next collection run schedules a warehouse build even if it fetches nothing itself
+    assert landed_since_last_build(api_home) == pending_before + 1
     assert report["org_id"] == "etsy" and report["period"] == "2019-05" and report["dataset"] == "takedowns"
     assert report["rows"] == len(lines) - 2
     assert report["file"] == changed.name  # the client's file name, never a server path
@@ -249,6 +258,7 @@ def test_accepted_upload_lands_in_lake_and_duplicate_is_201(demo_state, server, 
     dup = _post(server, tokens["etsy"], changed, "takedowns", "2019-05")
     assert dup.status_code == 201, dup.text
     assert dup.json()["status"] == "duplicate" and dup.json()["duplicate_of"] == sid
+    assert landed_since_last_build(api_home) == pending_before + 1  # a duplicate needs no build
     assert [p.name for p in partition.glob("*.parquet")] == [f"{sid}.parquet"]
 
 

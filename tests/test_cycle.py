@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -151,7 +152,32 @@ def test_rerunning_the_cycle_changes_nothing(drops: Path, cli_home: Path) -> Non
     before = marts(cli_home)
     again = ewto(cli_home, "ingest", "--from", str(drops))
     assert "no new files" in again.stdout
-    ewto(cli_home, "build")
+    # a build waits while another holds the warehouse lock (the monthly-cycle and warehouse
+    # DAGs and `ewto build` may start together): it neither fails on DuckDB's write lock nor
+    # builds until the other has finished
+    from ingestion.atomic import file_lock
+    from ingestion.paths import Home
+    from ingestion.warehouse import last_build_started
+
+    with file_lock(cli_home / "locks" / "warehouse-build.lock"):
+        waiting = subprocess.Popen(
+            [str(BIN / "ewto"), "build"],
+            env=_env(cli_home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        try:
+            waiting.wait(timeout=8)
+        except subprocess.TimeoutExpired:
+            pass
+        assert waiting.poll() is None, "the build did not wait for the lock"
+        released = datetime.now(UTC).replace(tzinfo=None)
+    out, err = waiting.communicate(timeout=900)
+    assert waiting.returncode == 0, out + err
+    assert "another warehouse build is running" in err and "Traceback" not in err
+    assert last_build_started(Home(cli_home)) >= released  # it built only after the release
     after = marts(cli_home)
     assert before.keys() == after.keys()
     for name in before:

@@ -186,3 +186,24 @@ def test_collect_dag_test_on_a_tiny_drop_folder(tmp_path: Path) -> None:
     )
     alerts = [json.loads(line) for line in (home / "operator_alerts.jsonl").read_text().splitlines()]
     assert [(a["task_id"], a["org_id"]) for a in alerts] == [("member.fetch", "pinterest")], alerts
+
+    # the next collection run fetches nothing new; the submission landed above is still not
+    # in the marts (no build ran), so it announces the lake again: uploads through the API
+    # and `ewto submit` reach the warehouse the same way
+    rerun = f"""
+        import json
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(DAGS / "ewto_collect.py")!r})
+        run = bag.get_dag("ewto_collect").test(run_conf={{"period": "2021-03", "orgs": ["instagram"]}})
+        print(json.dumps({{ti.task_id: str(ti.state) for ti in run.get_task_instances()}}))
+        """
+    again = _run(rerun, env, timeout=900)
+    assert again["announce"] == "success", again
+    # once a build has started after that landing, there is nothing to announce
+    from datetime import UTC, datetime
+
+    stamp = {"started_at": datetime.now(UTC).replace(tzinfo=None).isoformat()}
+    (home / "build").mkdir(parents=True, exist_ok=True)
+    (home / "build" / "last_build.json").write_text(json.dumps(stamp))
+    quiet = _run(rerun, env, timeout=900)
+    assert quiet["announce"] == "skipped", quiet

@@ -4,7 +4,15 @@
 Nothing heavy is imported here: the Airflow DAGs import this package inside tasks only.
 """
 
-from .collect import FetchResult, SourceError, fetch_org, inbox_dir, land_org, landed_since
+from .collect import (
+    FetchResult,
+    SourceError,
+    fetch_org,
+    inbox_dir,
+    land_org,
+    landed_since,
+    landed_since_last_build,
+)
 from .config import SourceConfig, SourceConfigError, load_sources, parse_source, source_for
 from .periods import parse_periods
 
@@ -17,6 +25,7 @@ __all__ = [
     "inbox_dir",
     "land_org",
     "landed_since",
+    "landed_since_last_build",
     "load_sources",
     "parse_periods",
     "parse_source",

@@ -31,7 +31,15 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "jsonl": "jsonl", "parquet": "parquet"}
 
-__all__ = ["FetchResult", "SourceError", "fetch_org", "inbox_dir", "land_org", "landed_since"]
+__all__ = [
+    "FetchResult",
+    "SourceError",
+    "fetch_org",
+    "inbox_dir",
+    "land_org",
+    "landed_since",
+    "landed_since_last_build",
+]
 
 
 @dataclass
@@ -48,8 +56,10 @@ class FetchResult:
 
 
 def _home_root(home: Any = None) -> Path:
+    if isinstance(home, str | os.PathLike):  # a Path has a `.root` too ("/"): test it first
+        return Path(home)
     if home is not None:
-        return Path(getattr(home, "root", home))
+        return Path(home.root)
     return Path(os.environ.get("EWTO_HOME", "var")).resolve()
 
 
@@ -344,3 +354,14 @@ def landed_since(since: dt.datetime, home: Any = None) -> int:
     return history.filter(
         pl.col("status").is_in(["accepted", "rejected"]) & (pl.col("processed_at") >= since)
     ).height
+
+
+def landed_since_last_build(home: Any = None) -> int:
+    """Accepted or rejected submissions processed since the last successful warehouse build
+    started (all of them before the first build): what the marts do not hold yet, whichever
+    way it arrived (a collection run, `ewto submit`, an upload through the API)."""
+    from ingestion.paths import Home
+    from ingestion.warehouse import last_build_started
+
+    h = Home(_home_root(home)) if home is not None else Home.from_env()
+    return landed_since(last_build_started(h) or dt.datetime(1970, 1, 1), h)
