@@ -2,7 +2,9 @@
 
 A small simulated coalition (SYNTHETIC data) is ingested and built; then a new month arrives
 for some members, one takedowns period is replaced by a corrected file with one row fewer
-and another by a header-only file (a valid report of zero items), both received later. After
+and another by a header-only file (a valid report of zero items), both received later, and
+one monitoring period is replaced by a corrected file (one row fewer, more adverts in another
+row). After
 ingesting those, an incremental `ewto build` must publish exactly the marts that
 `ewto build --full-refresh` publishes from the same state: every table of `marts.duckdb`,
 compared row for row (sorted by all columns).
@@ -14,7 +16,9 @@ leaves dbt's unit tests out (they do not depend on the data; test_cycle runs the
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import os
 import re
 import shutil
@@ -46,6 +50,7 @@ DROP_ORGS = ("baidu", "baixing", "google", "microsoft", "tencent", "traffic", "i
 NEW_MONTH_MEMBERS = 3  # members (of DROP_ORGS) whose 2018-05 export arrives, plus the NGOs'
 REPLACED = ("baidu", "2018-04")  # corrected file: one row fewer
 EMPTIED = ("baixing", "2018-03")  # replaced by a header-only file
+MONITORING_REPLACED = ("traffic", "2018-04")  # corrected monitoring file: one row fewer, +5 adverts
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -155,10 +160,38 @@ def run(tmp_path_factory: pytest.TempPathFactory):
         _stamp(fixed, dt.datetime.fromtimestamp(original.stat().st_mtime, dt.UTC) + dt.timedelta(days=10))
         replacements[(org, period)] = len(kept)
 
+    # a corrected monitoring file of an earlier period, received ten days after the original:
+    # the last row dropped and 5 more adverts in the first (a correction that changes the
+    # platform-month sums, the prevalence series and the coalition/displacement series)
+    org, period = MONITORING_REPLACED
+    original = drops / org / "monitoring" / f"{org}_monitoring_{period}.csv"
+    rows = list(csv.DictReader(io.StringIO(original.read_text(encoding="utf-8"))))
+    assert len(rows) >= 2, f"{original} has too few rows for this test"
+    rows = rows[:-1]
+    rows[0]["new_adverts_found"] = str(int(rows[0]["new_adverts_found"]) + 5)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    fixed = original.with_name(f"{org}_monitoring_{period}_v3.csv")
+    fixed.write_text(out.getvalue(), encoding="utf-8")
+    _stamp(fixed, dt.datetime.fromtimestamp(original.stat().st_mtime, dt.UTC) + dt.timedelta(days=10))
+    monitoring_fix = {"rows": len(rows), "first": rows[0]}
+
     timed("ingest 2", ewto, home, "ingest", "--from", str(drops))
     timed("build 2 (incremental)", ewto, home, "build")
     compiled = (
         home / "build" / "target" / "compiled" / "ewto" / "models" / "marts" / "fct_takedowns.sql"
+    ).read_text()
+    compiled_monitoring = (
+        home
+        / "build"
+        / "target"
+        / "compiled"
+        / "ewto"
+        / "models"
+        / "intermediate"
+        / "int_monitoring_current.sql"
     ).read_text()
     incremental = marts(home)
     timed("build 3 (--full-refresh)", ewto, home, "build", "--full-refresh")
@@ -170,6 +203,11 @@ def run(tmp_path_factory: pytest.TempPathFactory):
         "incremental": incremental,
         "full": full,
         "compiled": compiled,
+        "compiled_monitoring": compiled_monitoring,
+        "new_monitoring": [
+            f for (org, ds), f in current.items() if org in chosen and ds == "monitoring" and f.rows > 0
+        ],
+        "monitoring_fix": monitoring_fix,
         "new_takedowns": new_takedowns,
         "replacements": replacements,
     }
@@ -216,3 +254,33 @@ def test_new_month_and_replacements_reached_the_marts(run):
         (pl.col("member_id") == org) & (pl.col("month") == dt.date.fromisoformat(period + "-01"))
     )
     assert empty["proactive_rate"].to_list() == [None]
+
+
+def test_monitoring_resubmission_reached_the_marts_incrementally(run):
+    # int_monitoring_current ran incrementally: the NGOs' new month plus the corrected file
+    m = re.search(r"-- (\d+) new current submission", run["compiled_monitoring"])
+    assert m, "int_monitoring_current did not run incrementally"
+    assert int(m.group(1)) == len(run["new_monitoring"]) + 1
+    org, period = MONITORING_REPLACED
+    fix = run["monitoring_fix"]
+    mon0 = run["first"]["fct_monitoring"].filter((pl.col("org_id") == org) & (pl.col("period") == period))
+    mon = run["incremental"]["fct_monitoring"].filter(
+        (pl.col("org_id") == org) & (pl.col("period") == period)
+    )
+    assert mon.height == fix["rows"] == mon0.height - 1
+    assert mon["submission_id"].n_unique() == 1 and mon["submission_id"][0] not in set(mon0["submission_id"])
+    first = mon.filter(pl.col("source_row") == mon["source_row"].min()).row(0, named=True)
+    assert first["new_adverts_found"] == int(fix["first"]["new_adverts_found"])
+    # the corrected counts changed the platform's prevalence series for that month, and the
+    # incremental marts equal the full refresh (test_incremental_build_equals_full_refresh)
+    month = dt.date.fromisoformat(period + "-01")
+    platform = fix["first"]["platform_id"]
+
+    def series(marts: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        return marts["kpi_reduction_progress"].filter(
+            (pl.col("scope") == "platform") & (pl.col("platform_id") == platform) & (pl.col("month") == month)
+        )
+
+    before, after = series(run["first"]), series(run["incremental"])
+    assert after.height == 1 and not after.equals(before)
+    assert after.equals(series(run["full"]))

@@ -1,10 +1,16 @@
 -- The frozen coalition panel: the founding members' platforms with monitoring data in every
 -- one of the baseline months before the founding join month (default 2017-03..2018-02).
+-- "The founding members' platforms" are those a founding member owned in the founding join
+-- month (int_platform_months), so the panel does not change when a platform later moves to
+-- another member; a founding member that left, or was removed from the registry, keeps its
+-- platforms in the panel definition (they leave the coalition series after its leave month:
+-- int_prevalence_monthly).
 with founding_platforms as (
     select p.platform_id, p.member_id
-    from {{ ref('stg_registry__platforms') }} as p
+    from {{ ref('int_platform_months') }} as p
     inner join {{ ref('int_member_spans') }} as m on m.member_id = p.member_id
     where m.founding
+      and p.month = {{ month_literal(var('founding_join_month')) }}
 ),
 
 coverage as (

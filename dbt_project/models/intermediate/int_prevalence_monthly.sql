@@ -1,7 +1,12 @@
--- Monthly monitoring totals of each prevalence series:
---   scope 'platform'     one series per member platform;
---   scope 'coalition'    the frozen panel, adverts and queries added up across its platforms;
---   scope 'displacement' all monitored non-member platforms added up.
+-- Monthly monitoring totals of each prevalence series, with membership decided per month
+-- (int_platform_monthly.is_member_platform, from int_platform_months):
+--   scope 'platform'     one series per member platform, over the months it is a member
+--                        platform (its member's baseline months before joining included,
+--                        the months after its member left excluded);
+--   scope 'coalition'    the frozen panel, adverts and queries added up across its platforms
+--                        in the months each is still a member platform;
+--   scope 'displacement' all monitored non-member platforms of the month added up (platforms
+--                        of no member, and those of members that had left by then).
 -- A month is present in a series when at least one monitoring row counts for it.
 select
     'platform' as scope,
@@ -24,6 +29,7 @@ select
     cast(count(*) as integer) as platforms_monitored
 from {{ ref('int_platform_monthly') }} as pm
 inner join {{ ref('int_coalition_panel') }} as panel on panel.platform_id = pm.platform_id
+where pm.is_member_platform
 group by pm.month
 
 union all

@@ -1,7 +1,17 @@
 -- The baseline window and target rule of each prevalence series.
---   platform:     12 months before the join month of the member owning the platform;
+--   platform:     12 months before the join month of the member owning the platform: every
+--                 platform that was ever a member platform (int_platform_months), with the
+--                 first member it belonged to (a platform that moved between members keeps
+--                 the baseline of its first member);
 --   coalition:    the founding window (founding_join_month - 12 .. - 1), target as founding;
 --   displacement: displacement_baseline_start .. displacement_baseline_end, no target.
+with first_member as (
+    select platform_id, arg_min(member_id, month) as member_id
+    from {{ ref('int_platform_months') }}
+    where is_member_platform
+    group by platform_id
+)
+
 select
     'platform' as scope,
     p.platform_id,
@@ -10,7 +20,7 @@ select
     m.baseline_start,
     m.baseline_end,
     true as has_target
-from {{ ref('stg_registry__platforms') }} as p
+from first_member as p
 inner join {{ ref('int_member_spans') }} as m on m.member_id = p.member_id
 
 union all

@@ -1,4 +1,5 @@
--- Members of the coalition with their membership span and baseline window.
+-- Members of the coalition with their membership span and baseline window (int_member_spans:
+-- includes members removed from the registry, with their last snapshot version).
 with platform_counts as (
     select member_id, count(*) as platforms
     from {{ ref('stg_registry__platforms') }}
@@ -19,6 +20,7 @@ select
     cast(m.baseline_start as date) as baseline_start,
     cast(m.baseline_end as date) as baseline_end,
     cast(m.baseline_end >= {{ month_literal(var('target_month')) }} as boolean) as joined_after_target,
+    cast(m.removed_from_registry as boolean) as removed_from_registry,
     cast(coalesce(p.platforms, 0) as integer) as platforms
 from {{ ref('int_member_spans') }} as m
 left join platform_counts as p on p.member_id = m.member_id

@@ -3,8 +3,9 @@
 -- per member and version of its registry entry. valid_from / valid_to are the build times
 -- (UTC) at which that version was first seen and superseded (null: current version); the
 -- membership itself is joined .. left_on. Whether a member owed a report in a month is decided
--- by joined / left_on (int_member_spans, the current version); this table shows when those
--- dates were recorded or corrected, e.g. a leave recorded after the fact.
+-- by joined / left_on (int_member_spans: the current version, or the last version of a member
+-- removed from the registry); this table shows when those dates were recorded or corrected,
+-- e.g. a leave recorded after the fact.
 select
     cast(s.org_id as varchar) as member_id,
     cast(s.org_name as varchar) as member_name,

@@ -1,5 +1,6 @@
 -- One row per monitoring row (platform x keyword x survey window) of the current accepted
--- monitoring submissions; month = month of window_start.
+-- monitoring submissions; month = month of window_start. member_id / is_member_platform: the
+-- platform's membership in that month (int_platform_months: who was a member then).
 select
     cast(m.submission_id || ':' || cast(m.source_row as varchar) as varchar) as monitoring_key,
     cast(m.submission_id as varchar) as submission_id,
@@ -10,7 +11,7 @@ select
     cast(m.survey_id as varchar) as survey_id,
     cast(m.platform_id as varchar) as platform_id,
     cast(p.member_id as varchar) as member_id,
-    cast(p.member_id is not null as boolean) as is_member_platform,
+    cast(coalesce(p.is_member_platform, false) as boolean) as is_member_platform,
     cast(m.window_start as date) as window_start,
     cast(m.window_end as date) as window_end,
     cast(m.keyword_id as varchar) as keyword_id,
@@ -20,4 +21,4 @@ select
     cast(m.adverts_referred as bigint) as adverts_referred,
     cast(m.commodity as varchar) as commodity
 from {{ ref('int_monitoring_current') }} as m
-left join {{ ref('stg_registry__platforms') }} as p on p.platform_id = m.platform_id
+left join {{ ref('int_platform_months') }} as p on p.platform_id = m.platform_id and p.month = m.month

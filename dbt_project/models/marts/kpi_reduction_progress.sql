@@ -8,6 +8,10 @@
 --     baseline ends on or after the target month (a late joiner): the full target from the
 --     join month on and NULL before it (no commitment before joining); null for displacement.
 --   on_track = reduction_pct >= target_reduction_pct (null when either is null).
+-- Membership by month: a platform series has rows only for the months in which the platform
+-- was a member platform (int_platform_months: its member's baseline months before joining
+-- included, the months after the member left excluded), so a KPI for a month uses who was a
+-- member then; a month in which the platform belonged to no member is not part of its series.
 {%- set target = var('target_reduction') %}
 {%- set target_month = month_literal(var('target_month')) %}
 
@@ -29,6 +33,11 @@ with joined as (
     inner join {{ ref('int_prevalence_baselines') }} as b
         on  b.scope = p.scope
         and coalesce(b.platform_id, '') = coalesce(p.platform_id, '')
+    left join {{ ref('int_platform_months') }} as pm
+        on  p.scope = 'platform'
+        and pm.platform_id = p.platform_id
+        and pm.month = p.month
+    where p.scope <> 'platform' or pm.is_member_platform
 ),
 
 ratios as (
