@@ -18,7 +18,6 @@ panel as (
     select f.month, sum(f.new_adverts_found) as adverts, sum(f.queries_run) as queries
     from {{ ref('fct_monitoring') }} as f
     inner join {{ ref('int_coalition_panel') }} as p on p.platform_id = f.platform_id
-    where f.is_member_platform  -- a panel platform counts while its member is in the coalition
     group by f.month
 ),
 coalition as (

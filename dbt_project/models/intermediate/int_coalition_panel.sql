@@ -3,8 +3,8 @@
 -- "The founding members' platforms" are those a founding member owned in the founding join
 -- month (int_platform_months), so the panel does not change when a platform later moves to
 -- another member; a founding member that left, or was removed from the registry, keeps its
--- platforms in the panel definition (they leave the coalition series after its leave month:
--- int_prevalence_monthly).
+-- platforms in the panel and in the coalition series: the panel is frozen, so the series stays
+-- like for like with its baseline (its platforms count in displacement too after the leave).
 with founding_platforms as (
     select p.platform_id, p.member_id
     from {{ ref('int_platform_months') }} as p

@@ -4,7 +4,8 @@
 --                        platform (its member's baseline months before joining included,
 --                        the months after its member left excluded);
 --   scope 'coalition'    the frozen panel, adverts and queries added up across its platforms
---                        in the months each is still a member platform;
+--                        in every month, also after a panel member left: the series stays
+--                        like for like with its baseline (a departure must not move it);
 --   scope 'displacement' all monitored non-member platforms of the month added up (platforms
 --                        of no member, and those of members that had left by then).
 -- A month is present in a series when at least one monitoring row counts for it.
@@ -29,7 +30,6 @@ select
     cast(count(*) as integer) as platforms_monitored
 from {{ ref('int_platform_monthly') }} as pm
 inner join {{ ref('int_coalition_panel') }} as panel on panel.platform_id = pm.platform_id
-where pm.is_member_platform
 group by pm.month
 
 union all
