@@ -539,6 +539,37 @@ def test_a_killed_validation_process_is_replaced(demo_state, server, tokens, tmp
     assert after and not after & {c.pid for c in before}
 
 
+def test_validation_process_is_recycled_when_large(demo_state, tmp_path):  # noqa: F811
+    """SubmissionWorker with a tiny RSS limit: every submission leaves the child 'too large', so
+    it is stopped and the next submission runs in a fresh child; results are unchanged."""
+    import datetime as dt
+
+    from ingestion.api.worker import SubmissionWorker
+    from ingestion.submission import SubmissionRequest
+
+    home = demo_state.copy_home(tmp_path)
+    old = {k: os.environ.get(k) for k in ("EWTO_AS_OF", "EWTO_PSEUDONYM_KEY")}
+    os.environ.update({k: v for k, v in demo_state.env(home).items() if k in old})  # the spawned child's env
+    worker = SubmissionWorker(home, max_rss=1)
+    try:
+        broken = tmp_path / "broken.xlsx"
+        broken.write_bytes(b"PK\x03\x04 not a workbook")
+        received = dt.datetime(2019, 6, 1, tzinfo=dt.UTC)
+        first = worker.submit(SubmissionRequest("etsy", "takedowns", "2019-05", broken, received))
+        assert worker.pid is None and worker.started == 1  # stopped after the job
+        second = worker.submit(SubmissionRequest("etsy", "takedowns", "2019-05", broken, received))
+        assert worker.started == 2
+        assert first.rejected and first.report["failures"][0]["rule"] == "file_type"
+        assert second.report["status"] == "duplicate" and second.rejected
+    finally:
+        worker.close()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def test_validation_does_not_block_the_server(demo_state, server, tokens, tmp_path):  # noqa: F811
     path = demo_state.drops / "etsy" / "takedowns" / "etsy_takedowns_2019-03.csv"
     changed = tmp_path / path.name
