@@ -229,7 +229,7 @@ while not stop.exists():
         print(json.dumps({"t": t, "row": [int(v) for v in row]}), flush=True)
     except Exception as exc:  # any error, a lock error above all, fails the test
         print(json.dumps({"t": t, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
-    time.sleep(0.02)
+    time.sleep(0.05)
 """
 
 
@@ -272,19 +272,27 @@ def test_queries_during_a_real_build_see_one_whole_version(demo_state, tmp_path)
     assert _snapshot(home_dir) == before  # landed in the lake, not yet in the marts
 
     stop = tmp_path / "stop"
-    readers = {
-        mode: subprocess.Popen(
-            [sys.executable, "-c", READER, str(home_dir), str(stop), mode, SNAPSHOT],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env=demo_state.env(home_dir),
-        )
+    # output to files, not pipes: a reader blocked on a full pipe would stop querying
+    logs = {
+        mode: (tmp_path / f"reader-{mode}.jsonl", tmp_path / f"reader-{mode}.err")
         for mode in ("held", "fresh")
     }
-    for r in readers.values():  # both connected before the build starts
-        assert json.loads(r.stdout.readline()) == {"ready": True}
+    readers = {}
+    for mode, (out, err) in logs.items():
+        with open(out, "w") as fo, open(err, "w") as fe:
+            readers[mode] = subprocess.Popen(
+                [sys.executable, "-c", READER, str(home_dir), str(stop), mode, SNAPSHOT],
+                stdout=fo,
+                stderr=fe,
+                cwd=REPO,
+                env=demo_state.env(home_dir),
+            )
+    deadline = time.monotonic() + 120
+    while not all(out.read_text().count("\n") >= 2 for out, _ in logs.values()):  # ready, one reading
+        assert time.monotonic() < deadline and all(r.poll() is None for r in readers.values()), [
+            e.read_text()[-2000:] for _, e in logs.values()
+        ]
+        time.sleep(0.1)
     build_start = time.time()
     try:
         proc = demo_state.ewto("build", home=home_dir, timeout=900)
@@ -292,21 +300,28 @@ def test_queries_during_a_real_build_see_one_whole_version(demo_state, tmp_path)
         time.sleep(1.0)  # readings of the published version
     finally:
         stop.write_text("stop")
-        outputs = {mode: r.communicate(timeout=120) for mode, r in readers.items()}
+        for r in readers.values():
+            r.wait(timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     after = _snapshot(home_dir)
     assert after[0] == before[0] - 3 and after[3] == before[3] + 1, (before, after)
 
     readings = {
-        mode: [json.loads(line) for line in out.splitlines() if line.strip()]
-        for mode, (out, _) in outputs.items()
+        mode: [json.loads(line) for line in out.read_text().splitlines()[1:] if line.strip()]
+        for mode, (out, _) in logs.items()
     }
     for mode, lines in readings.items():
         errors = [e["error"] for e in lines if "error" in e]
         assert not errors, f"{mode} reader: {errors[:5]}"
-        during = [e for e in lines if build_start <= e["t"] <= build_end]
-        assert len(during) >= 20, (
-            f"{mode} reader made only {len(during)} readings during the build: {outputs[mode][1][-2000:]}"
+        # the reader kept querying through the whole build: readings before, during (no long
+        # gap) and after it
+        times = [e["t"] for e in lines]
+        assert times[0] < build_start and times[-1] > build_end, (mode, times[0], times[-1])
+        during = [t for t in times if build_start <= t <= build_end]
+        gaps = [b - a for a, b in zip([build_start, *during], [*during, build_end], strict=True)]
+        assert len(during) >= 20 and max(gaps) < 15, (
+            f"{mode} reader: {len(during)} readings during the build, longest gap {max(gaps):.1f} s: "
+            f"{logs[mode][1].read_text()[-2000:]}"
         )
         for e in lines:
             takedowns, member_items, breakdown_items, _subs, _compliance, tables = e["row"]
