@@ -539,7 +539,7 @@ def test_a_killed_validation_process_is_replaced(demo_state, server, tokens, tmp
     assert after and not after & {c.pid for c in before}
 
 
-def test_validation_process_is_recycled_when_large(demo_state, tmp_path):  # noqa: F811
+def test_validation_process_is_recycled_when_large(demo_state, tmp_path, monkeypatch):  # noqa: F811
     """SubmissionWorker with a tiny RSS limit: every submission leaves the child 'too large', so
     it is stopped and the next submission runs in a fresh child; results are unchanged."""
     import datetime as dt
@@ -548,8 +548,8 @@ def test_validation_process_is_recycled_when_large(demo_state, tmp_path):  # noq
     from ingestion.submission import SubmissionRequest
 
     home = demo_state.copy_home(tmp_path)
-    old = {k: os.environ.get(k) for k in ("EWTO_AS_OF", "EWTO_PSEUDONYM_KEY")}
-    os.environ.update({k: v for k, v in demo_state.env(home).items() if k in old})  # the spawned child's env
+    for k in ("EWTO_AS_OF", "EWTO_PSEUDONYM_KEY"):  # the spawned child's environment
+        monkeypatch.setenv(k, demo_state.env(home)[k])
     worker = SubmissionWorker(home, max_rss=1)
     try:
         broken = tmp_path / "broken.xlsx"
@@ -563,11 +563,50 @@ def test_validation_process_is_recycled_when_large(demo_state, tmp_path):  # noq
         assert second.report["status"] == "duplicate" and second.rejected
     finally:
         worker.close()
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+
+
+def test_validation_process_killed_mid_job_fails_cleanly(demo_state, tmp_path, monkeypatch):  # noqa: F811
+    """A child killed while it works (here during its start-up imports, which take seconds):
+    WorkerFailed (the API's 503), nothing landed, and the next submission gets a new child."""
+    import datetime as dt
+
+    import psutil
+
+    from ingestion.api.worker import SubmissionWorker, WorkerFailed
+    from ingestion.submission import SubmissionRequest
+
+    home = demo_state.copy_home(tmp_path)
+    for k in ("EWTO_AS_OF", "EWTO_PSEUDONYM_KEY"):  # the spawned child's environment
+        monkeypatch.setenv(k, demo_state.env(home)[k])
+    history_before = sorted(p.name for p in (home / "history" / "submissions").glob("*.parquet"))
+    worker = SubmissionWorker(home)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not a workbook")
+    req = SubmissionRequest("etsy", "takedowns", "2019-05", broken, dt.datetime(2019, 6, 1, tzinfo=dt.UTC))
+    result: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            worker.submit(req)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            result["exc"] = exc
+
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+        deadline = time.monotonic() + 30
+        while worker.pid is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)
+        psutil.Process(worker.pid).kill()
+        t.join(timeout=60)
+        assert isinstance(result.get("exc"), WorkerFailed), result
+        assert sorted(p.name for p in (home / "history" / "submissions").glob("*.parquet")) == history_before
+        again = worker.submit(req)
+        assert again.rejected and worker.started == 2
+    finally:
+        worker.close()
 
 
 def test_validation_does_not_block_the_server(demo_state, server, tokens, tmp_path):  # noqa: F811
