@@ -154,7 +154,9 @@ def _check(items: list[dict[str, Any]], metric: str, expected: Any, kind: str | 
 
 
 # ------------------------------------------------------------------------------- CDP driver
-async def _cdp(chromium: str, url: str, screenshot: Path, wait_js: str | None) -> dict[str, Any]:
+async def _cdp(
+    chromium: str, url: str, screenshot: Path, wait_js: str | None, collect_js: str | None = None
+) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     user_data = Path(tempfile.mkdtemp(prefix="ewto-chromium-"))
@@ -257,6 +259,9 @@ async def _cdp(chromium: str, url: str, screenshot: Path, wait_js: str | None) -
                 returnByValue=True,
             )
             result.update(json.loads(r["result"]["value"]))
+            if collect_js:
+                r = await call("Runtime.evaluate", expression=collect_js, returnByValue=True)
+                result["collected"] = json.loads(r["result"]["value"])
             height = min(int(result["height"]), 16000)
             await call(
                 "Emulation.setDeviceMetricsOverride",
@@ -286,8 +291,10 @@ async def _cdp(chromium: str, url: str, screenshot: Path, wait_js: str | None) -
     return result
 
 
-def _open_in_chromium(path: Path, screenshot: Path, wait_js: str | None = None) -> dict[str, Any]:
-    return asyncio.run(_cdp(_require_chromium(), path.resolve().as_uri(), screenshot, wait_js))
+def _open_in_chromium(
+    path: Path, screenshot: Path, wait_js: str | None = None, collect_js: str | None = None
+) -> dict[str, Any]:
+    return asyncio.run(_cdp(_require_chromium(), path.resolve().as_uri(), screenshot, wait_js, collect_js))
 
 
 # ------------------------------------------------------------------------------------ tests
@@ -448,44 +455,84 @@ def test_discipline_grid_equals_the_mart(report_dir, marts):
     assert grid == expected
 
 
-def test_scorecards_show_only_their_member(report_dir, marts):
-    members = marts.execute("SELECT member_id, member_name FROM dim_member").fetchall()
+def _check_scorecard_numbers(items: list[dict[str, Any]], me: str, marts) -> None:
+    """The figures of `me`'s scorecard equal independent queries on the marts."""
     head = marts.execute(
         "SELECT reduction_pct FROM kpi_reduction_progress WHERE scope = 'coalition' AND reduction_pct IS NOT NULL "
         "AND month <= DATE '2019-06-01' ORDER BY month DESC LIMIT 1"
     ).fetchone()[0]
+    _check(items, "coalition.reduction_pct", head, "pct")
+    row = marts.execute(
+        f"SELECT items_actioned, proactive_rate, median_hours_to_action FROM kpi_member_monthly "
+        f"WHERE member_id = '{me}' AND month = DATE '2019-06-01'"
+    ).fetchone()
+    _check(items, "member.items_actioned", row[0] if row else None, "int")
+    _check(items, "member.proactive_rate", row[1] if row else None, "pct")
+    _check(items, "member.median_hours_to_action", row[2] if row else None, "hours")
+    n12 = marts.execute(
+        f"SELECT coalesce(sum(items_actioned), 0) FROM kpi_member_monthly WHERE member_id = '{me}' "
+        "AND month BETWEEN DATE '2018-07-01' AND DATE '2019-06-01'"
+    ).fetchone()[0]
+    _check(items, "member.items_12m", n12, "int")
+    for pid, red, target in marts.execute(
+        f"""SELECT r.platform_id, r.reduction_pct, r.target_reduction_pct
+            FROM kpi_reduction_progress r JOIN dim_platform p USING (platform_id)
+            WHERE r.scope = 'platform' AND p.member_id = '{me}' AND r.month = DATE '2019-06-01'"""
+    ).fetchall():
+        _check(items, "member.reduction_pct", red, "pct", platform=pid)
+        _check(items, "member.target_reduction_pct", target, "pct", platform=pid)
+    for status, n in marts.execute(
+        f"SELECT status, count(*) FROM kpi_submission_compliance WHERE org_id = '{me}' "
+        "AND month <= DATE '2019-06-01' GROUP BY 1"
+    ).fetchall():
+        _check(items, "member.compliance", n, "int", status=status)
+
+
+def _others(marts, me: str) -> list[tuple[str, str]]:
+    """Every other member's id and name, and every platform id and name that is not `me`'s."""
+    rows = marts.execute(
+        f"""SELECT member_id, member_name FROM dim_member WHERE member_id <> '{me}'
+            UNION SELECT platform_id, platform_name FROM dim_platform WHERE coalesce(member_id, '') <> '{me}'"""
+    ).fetchall()
+    own = {
+        s.lower()
+        for r in marts.execute(
+            f"SELECT member_id, member_name FROM dim_member WHERE member_id = '{me}' "
+            f"UNION SELECT platform_id, platform_name FROM dim_platform WHERE member_id = '{me}'"
+        ).fetchall()
+        for s in r
+    }
+    # a string that is part of the member's own id or name (e.g. 'Synthetic Member 1' inside
+    # 'Synthetic Member 12') cannot tell the pages apart: the longer strings are checked
+    return [(i, n) for i, n in rows if not any(i.lower() in o or n.lower() in o for o in own)]
+
+
+def test_scorecards_show_only_their_member(report_dir, marts):
+    members = dict(marts.execute("SELECT member_id, member_name FROM dim_member").fetchall())
     pages = sorted((report_dir / "members").glob("*.html"))
     assert pages
+    shared = sorted(p.name for p in (report_dir / "members").glob("plotly-*.min.js"))
+    assert len(shared) == 1 and (report_dir / "members" / shared[0]).stat().st_size > 1_000_000
+    charted = 0
     for page in pages:
         me = page.stem
         text = page.read_text(encoding="utf-8")
         lowered = text.lower()
-        my_name = dict(members)[me]
-        assert my_name in text and "SYNTHETIC DATA" in text
-        leaks = [
-            f"{mid} / {name}"
-            for mid, name in members
-            if mid != me and (mid.lower() in lowered or name.lower() in lowered)
-        ]
-        assert not leaks, f"{page.name} mentions other members: {leaks}"
+        assert members[me] in text and "SYNTHETIC DATA" in text
+        # the whole file, chart JSON included, names no other member nor anyone else's platform
+        leaks = [f"{i} / {n}" for i, n in _others(marts, me) if i.lower() in lowered or n.lower() in lowered]
+        assert not leaks, f"{page.name} mentions other members or platforms: {leaks}"
         parsed = _parse(page)
-        assert not parsed.scripts, "scorecards carry no script"
-        _check(parsed.items, "coalition.reduction_pct", head, "pct")
-        row = marts.execute(
-            f"SELECT items_actioned, proactive_rate FROM kpi_member_monthly WHERE member_id = '{me}' "
-            "AND month = DATE '2019-06-01'"
-        ).fetchone()
-        _check(parsed.items, "member.items_actioned", row[0] if row else None, "int")
-        _check(parsed.items, "member.proactive_rate", row[1] if row else None, "pct")
-        n12 = marts.execute(
-            f"SELECT coalesce(sum(items_actioned), 0) FROM kpi_member_monthly WHERE member_id = '{me}' "
-            "AND month BETWEEN DATE '2018-07-01' AND DATE '2019-06-01'"
-        ).fetchone()[0]
-        _check(parsed.items, "member.items_12m", n12, "int")
-        for status, n in marts.execute(
-            f"SELECT status, count(*) FROM kpi_submission_compliance WHERE org_id = '{me}' GROUP BY 1"
-        ).fetchall():
-            _check(parsed.items, "member.compliance", n, "int", status=status)
+        # Plotly charts, loading only the shared local plotly.js (a relative path, no network)
+        external = [s["src"] for s in parsed.scripts if "src" in s]
+        assert all(src == shared[0] for src in external), external
+        assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?(https?:)?//", text, flags=re.I)
+        assert "<svg" not in lowered, "charts come from Plotly, not hand-drawn SVG"
+        if 'id="chart-member-effort"' in text:
+            charted += 1
+            assert external == [shared[0]]
+        _check_scorecard_numbers(parsed.items, me, marts)
+    assert charted >= len(pages) // 2, f"only {charted} of {len(pages)} scorecards have charts"
 
 
 CHARTS_READY = "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4"
@@ -512,11 +559,116 @@ def test_report_renders_in_headless_chromium(report_dir, tmp_path):
     assert static == rendered
 
 
-def test_scorecard_renders_in_headless_chromium(report_dir):
-    page_path = report_dir / "members" / "ebay.html"
-    shot = report_dir / "members" / "ebay.png"
-    page = _open_in_chromium(page_path, shot)
+SCORECARD_CHARTS = """JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => ({
+    id: g.id,
+    traces: g.data.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])}))})))"""
+
+
+def _series(marts, sql: str) -> dict[str, float | None]:
+    return {m.isoformat(): v for m, v in marts.execute(sql).fetchall()}
+
+
+def _same_series(trace: dict[str, Any], expected: dict[str, float | None], label: str) -> None:
+    got = dict(zip(trace["x"], trace["y"], strict=True))
+    assert set(got) == set(expected), (label, sorted(set(got) ^ set(expected))[:5])
+    for month, value in expected.items():
+        if value is None:
+            assert got[month] is None, (label, month, got[month])
+        else:
+            assert got[month] == pytest.approx(float(value), rel=1e-9, abs=1e-12), (
+                label,
+                month,
+                got[month],
+                value,
+            )
+
+
+def test_scorecard_renders_in_headless_chromium(report_dir, marts):
+    me = "ebay"
+    page_path = report_dir / "members" / f"{me}.html"
+    shot = report_dir / "members" / f"{me}.png"
+    start = time.monotonic()
+    page = _open_in_chromium(
+        page_path,
+        shot,
+        "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+        SCORECARD_CHARTS,
+    )
+    print(f"\n[chromium] scorecard loaded, checked and captured in {time.monotonic() - start:.1f} s")
     problems = page["exceptions"] + page["console"] + page["log"]
     assert not problems, json.dumps(problems, indent=1)[:4000]
+    outside = [u for u in page["requests"] if not u.startswith(("file:", "data:", "blob:", "about:"))]
+    assert not outside, f"the scorecard fetched from the network: {outside}"
+    assert page["plotly"] == "object" and page["charts"] >= 2
     assert page["bannerVisible"] and "SYNTHETIC" in page["banner"]
-    assert shot.stat().st_size > 20_000
+    assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    # the rendered numbers equal the marts
+    _check_scorecard_numbers(page["metrics"], me, marts)
+    # the charts draw the member and the coalition only, with the marts' values
+    charts = {c["id"]: c["traces"] for c in page["collected"]}
+    assert set(charts) == {"chart-member-reduction", "chart-member-effort"}, set(charts)
+    names = {t["name"] for traces in charts.values() for t in traces}
+    assert names <= {"You", "Coalition", "Coalition panel", "Your target path"}, names
+    drawn = json.dumps(page["collected"]).lower()
+    leaks = [f"{i} / {n}" for i, n in _others(marts, me) if i.lower() in drawn or n.lower() in drawn]
+    assert not leaks, leaks
+    proactive = yaml.safe_load((REPO / "config" / "coalition.yml").read_text())["proactive_sources"]
+    sources = ", ".join(f"'{s}'" for s in proactive)
+    join = marts.execute(f"SELECT join_month FROM dim_member WHERE member_id = '{me}'").fetchone()[0]
+    mine_p, coal_p, mine_h, coal_h = charts["chart-member-effort"]
+    assert (mine_p["name"], coal_p["name"], mine_h["name"], coal_h["name"]) == ("You", "Coalition") * 2
+    _same_series(
+        mine_p,
+        _series(
+            marts,
+            f"SELECT month, proactive_rate FROM kpi_member_monthly WHERE member_id = '{me}' "
+            "AND month <= DATE '2019-06-01'",
+        ),
+        "my proactive rate",
+    )
+    _same_series(
+        mine_h,
+        _series(
+            marts,
+            f"SELECT month, median_hours_to_action FROM kpi_member_monthly WHERE member_id = '{me}' "
+            "AND month <= DATE '2019-06-01'",
+        ),
+        "my median hours",
+    )
+    pooled = f"FROM fct_takedowns WHERE month BETWEEN DATE '{join}' AND DATE '2019-06-01' GROUP BY 1"
+    _same_series(
+        coal_p,
+        _series(
+            marts,
+            f"SELECT month, count(*) FILTER (WHERE detection_source IN ({sources})) / count(*) {pooled}",
+        ),
+        "coalition proactive rate",
+    )
+    _same_series(
+        coal_h,
+        _series(
+            marts, f"SELECT month, quantile_cont(epoch(actioned_at - detected_at) / 3600.0, 0.5) {pooled}"
+        ),
+        "coalition median hours",
+    )
+    reduction = {t["name"]: t for t in charts["chart-member-reduction"]}
+    launch = "DATE '2018-03-01'"
+    _same_series(
+        reduction["You"],
+        _series(
+            marts,
+            f"""SELECT r.month, r.reduction_pct FROM kpi_reduction_progress r
+                JOIN dim_platform p USING (platform_id) WHERE r.scope = 'platform' AND p.member_id = '{me}'
+                AND r.month BETWEEN least({launch}, DATE '{join}') AND DATE '2019-06-01'""",
+        ),
+        "my reduction",
+    )
+    _same_series(
+        reduction["Coalition panel"],
+        _series(
+            marts,
+            f"""SELECT month, reduction_pct FROM kpi_reduction_progress WHERE scope = 'coalition'
+                AND month BETWEEN least({launch}, DATE '{join}') AND DATE '2019-06-01'""",
+        ),
+        "coalition reduction",
+    )

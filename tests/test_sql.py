@@ -1,6 +1,6 @@
 """`ewto sql` on the demo marts: output formats, read-only refusal, one-line errors, the
 interactive prompt on a pipe, every worked query of docs/analyst-guide.md, and readers
-that never see a half-published build while publish() swaps the file.
+that never fail nor see a half-built mart while a real `ewto build` runs and publishes.
 """
 
 from __future__ import annotations
@@ -196,97 +196,147 @@ def test_guide_documents_every_mart_and_column(demo_state):  # noqa: F811
     assert not missing, f"docs/analyst-guide.md does not document: {sorted(set(missing))}"
 
 
-# ------------------------------------------------------------------ publish while reading
+# -------------------------------------------------------------------- read during a build
+MART_TABLES = 12  # the marts schema's tables (docs/analyst-guide.md documents each)
+
+# One statement, so one snapshot: the counts of related marts and how many marts exist.
+SNAPSHOT = """
+SELECT (SELECT count(*) FROM fct_takedowns),
+       (SELECT sum(items_actioned) FROM kpi_member_monthly),
+       (SELECT sum(items_actioned) FROM kpi_member_monthly_breakdown WHERE dimension = 'commodity'),
+       (SELECT count(*) FROM fct_submissions),
+       (SELECT count(*) FROM kpi_submission_compliance),
+       (SELECT count(*) FROM duckdb_tables() WHERE database_name = 'ewto' AND schema_name = 'marts')
+"""
+
 READER = r"""
 import json, sys, time
 from pathlib import Path
 from ingestion.paths import Home
-from ingestion.sql_shell import connect, execute
-home, stop = Home(Path(sys.argv[1])), Path(sys.argv[2])
-n = 0
+from ingestion.sql_shell import connect
+home, stop, mode, snapshot = Home(Path(sys.argv[1])), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+held = connect(home) if mode == "held" else None  # opened before the build, kept across the swap
+print(json.dumps({"ready": True}), flush=True)
 while not stop.exists():
+    t = time.time()
     try:
-        con = connect(home)
+        con = held or connect(home)
         try:
-            counts = []
-            for t in ("kpi_member_monthly", "fct_takedowns", "kpi_submission_compliance"):
-                [res] = list(execute(con, f"SELECT count(*) FROM {t}"))
-                counts.append(list(res.rows)[0][0])
+            row = con.execute(snapshot).fetchone()
         finally:
-            con.close()
-        print(json.dumps({"counts": counts}), flush=True)
-    except Exception as exc:  # any error is a failure of the test
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
-    n += 1
+            if held is None:
+                con.close()
+        print(json.dumps({"t": t, "row": [int(v) for v in row]}), flush=True)
+    except Exception as exc:  # any error, a lock error above all, fails the test
+        print(json.dumps({"t": t, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+    time.sleep(0.05)
 """
 
 
-def test_readers_never_see_a_half_published_build(demo_state, tmp_path):  # noqa: F811
-    """publish() swaps marts.duckdb while another process queries in a loop: every reading
-    sees the row counts of one published version (A or B), never an error or a mix."""
+def _snapshot(path: Path) -> tuple[int, ...]:
     from ingestion.paths import Home
-    from ingestion.warehouse import publish
+    from ingestion.sql_shell import connect
 
-    home_dir = demo_state.copy_home(tmp_path)
-    home = Home(home_dir)
-    wh_a = home_dir / "build" / "warehouse-a.duckdb"
-    wh_b = home_dir / "build" / "warehouse-b.duckdb"
-    os.replace(home.warehouse, wh_a)
-    import shutil
-
-    shutil.copyfile(wh_a, wh_b)
-    con = duckdb.connect(str(wh_b))
-    for t in ("kpi_member_monthly", "fct_takedowns", "kpi_submission_compliance"):
-        con.execute(f"DELETE FROM marts.{t} WHERE month >= DATE '2019-01-01'")
-    con.execute("CHECKPOINT")
-    con.close()
-
-    def counts(path: Path) -> tuple[int, ...]:
-        c = duckdb.connect(str(path), read_only=True)
-        try:
-            return tuple(
-                c.execute(f"SELECT count(*) FROM marts.{t}").fetchone()[0]
-                for t in ("kpi_member_monthly", "fct_takedowns", "kpi_submission_compliance")
-            )
-        finally:
-            c.close()
-
-    versions = {counts(wh_a), counts(wh_b)}
-    assert len(versions) == 2
-
-    def use(path: Path) -> None:  # point build/warehouse.duckdb at A or B (atomic symlink swap)
-        link = home.warehouse.with_name(".next-link")
-        link.unlink(missing_ok=True)
-        link.symlink_to(path.name)
-        os.replace(link, home.warehouse)
-
-    use(wh_a)
-    publish(home)
-    stop = tmp_path / "stop"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(home_dir), str(stop)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=demo_state.env(home_dir),
-    )
+    con = connect(Home(path))
     try:
-        time.sleep(1)
-        published = 0
-        for i in range(8):
-            use(wh_b if i % 2 == 0 else wh_a)
-            publish(home)
-            published += 1
-        time.sleep(0.5)
+        return tuple(int(v) for v in con.execute(SNAPSHOT).fetchone())
+    finally:
+        con.close()
+
+
+def test_queries_during_a_real_build_see_one_whole_version(demo_state, tmp_path):  # noqa: F811
+    """A real `ewto build` (dbt, then publish) on a state with one more submission, while two
+    reader processes query marts.duckdb in a loop the whole time: one through a connection
+    opened before the build and kept open across the swap, one through a fresh read-only
+    connection per query. No reading fails (no lock error), every reading is one whole
+    version (related marts agree, all marts present), the kept connection stays on the old
+    version, and fresh connections move from the old to the new."""
+    home_dir = demo_state.copy_home(tmp_path)
+    before = _snapshot(home_dir)
+    # the change the build must publish: etsy sends 2019-03 again without its last 3 items
+    source = demo_state.drops / "etsy" / "takedowns" / "etsy_takedowns_2019-03.csv"
+    changed = tmp_path / source.name
+    changed.write_bytes(b"".join(source.read_bytes().splitlines(keepends=True)[:-3]))
+    proc = demo_state.ewto(
+        "submit",
+        "--org",
+        "etsy",
+        "--dataset",
+        "takedowns",
+        "--period",
+        "2019-03",
+        str(changed),
+        home=home_dir,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _snapshot(home_dir) == before  # landed in the lake, not yet in the marts
+
+    stop = tmp_path / "stop"
+    # output to files, not pipes: a reader blocked on a full pipe would stop querying
+    logs = {
+        mode: (tmp_path / f"reader-{mode}.jsonl", tmp_path / f"reader-{mode}.err")
+        for mode in ("held", "fresh")
+    }
+    readers = {}
+    for mode, (out, err) in logs.items():
+        with open(out, "w") as fo, open(err, "w") as fe:
+            readers[mode] = subprocess.Popen(
+                [sys.executable, "-c", READER, str(home_dir), str(stop), mode, SNAPSHOT],
+                stdout=fo,
+                stderr=fe,
+                cwd=REPO,
+                env=demo_state.env(home_dir),
+            )
+    deadline = time.monotonic() + 120
+    while not all(out.read_text().count("\n") >= 2 for out, _ in logs.values()):  # ready, one reading
+        assert time.monotonic() < deadline and all(r.poll() is None for r in readers.values()), [
+            e.read_text()[-2000:] for _, e in logs.values()
+        ]
+        time.sleep(0.1)
+    build_start = time.time()
+    try:
+        proc = demo_state.ewto("build", home=home_dir, timeout=900)
+        build_end = time.time()
+        time.sleep(1.0)  # readings of the published version
     finally:
         stop.write_text("stop")
-        out, err = reader.communicate(timeout=120)
-    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
-    errors = [entry["error"] for entry in lines if "error" in entry]
-    assert not errors, errors[:5]
-    seen = {tuple(entry["counts"]) for entry in lines}
-    assert len(lines) >= 10, f"the reader made only {len(lines)} readings: {err[-2000:]}"
-    assert seen <= versions, f"readings {seen - versions} match no published version {versions}"
-    print(f"\n[publish race] {published} publishes, {len(lines)} readings, versions seen: {len(seen)}")
-    assert len(seen) == 2, "the reader should have seen both versions while they alternated"
+        for r in readers.values():
+            r.wait(timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = _snapshot(home_dir)
+    assert after[0] == before[0] - 3 and after[3] == before[3] + 1, (before, after)
+
+    readings = {
+        mode: [json.loads(line) for line in out.read_text().splitlines()[1:] if line.strip()]
+        for mode, (out, _) in logs.items()
+    }
+    for mode, lines in readings.items():
+        errors = [e["error"] for e in lines if "error" in e]
+        assert not errors, f"{mode} reader: {errors[:5]}"
+        # the reader kept querying through the whole build: readings before, during (no long
+        # gap) and after it
+        times = [e["t"] for e in lines]
+        assert times[0] < build_start and times[-1] > build_end, (mode, times[0], times[-1])
+        during = [t for t in times if build_start <= t <= build_end]
+        gaps = [b - a for a, b in zip([build_start, *during], [*during, build_end], strict=True)]
+        assert len(during) >= 20 and max(gaps) < 15, (
+            f"{mode} reader: {len(during)} readings during the build, longest gap {max(gaps):.1f} s: "
+            f"{logs[mode][1].read_text()[-2000:]}"
+        )
+        for e in lines:
+            takedowns, member_items, breakdown_items, _subs, _compliance, tables = e["row"]
+            assert tables == MART_TABLES, f"{mode}: a reading saw {tables} marts"
+            assert takedowns == member_items == breakdown_items, f"{mode}: related marts disagree: {e['row']}"
+            assert tuple(e["row"]) in (before, after), f"{mode}: {e['row']} is neither {before} nor {after}"
+    held = {tuple(e["row"]) for e in readings["held"]}
+    fresh = [tuple(e["row"]) for e in readings["fresh"]]
+    assert held == {before}, "the connection opened before the build keeps its consistent view"
+    assert fresh[0] == before and fresh[-1] == after
+    switch = fresh.index(after)
+    assert all(row == after for row in fresh[switch:]), (
+        "once published, fresh readers see only the new version"
+    )
+    print(
+        f"\n[read during build] build {build_end - build_start:.1f} s; readings: held {len(readings['held'])}, "
+        f"fresh {len(fresh)} (old until #{switch}); load {os.getloadavg()[0]:.2f}"
+    )

@@ -4,7 +4,8 @@ Every caller authenticates with its own bearer token (`ewto token create --org I
 token decides the organisation, so a caller can only submit as, and only see, itself.
 An upload is streamed to $EWTO_HOME/incoming/<random>/ in chunks (memory stays flat),
 cut off with 413 when it crosses EWTO_MAX_UPLOAD_BYTES, then validated and landed by the
-same `submit_files` as `ewto submit`, in a worker thread so the server keeps answering.
+same `submit_files` as `ewto submit`, in a child process (api/worker.py) so the server's
+memory does not grow with the file, while the request waits for the report.
 Accepted files land in the lake; the warehouse picks them up at its next build.
 """
 
@@ -12,14 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
-import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -36,6 +36,9 @@ from ..paths import Home
 from ..tokens import TokenStore
 from .models import Compliance, ComplianceRow, Health, Problem, SubmissionList, SubmissionReport
 from .multipart import BadForm, TooLarge, receive_form
+from .worker import SubmissionWorker, WorkerFailed, WorkerResult
+
+logger = logging.getLogger("ewto.api")
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3  # 2 GiB
 FORM_SLACK = 1 << 20  # multipart headers and the small fields, on top of the file limit
@@ -115,9 +118,9 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
     limit = max_bytes if max_bytes is not None else max_upload_bytes()
     incoming = home.root / "incoming"
     store = TokenStore(home)
-    # Great Expectations contexts are not documented as thread-safe: one validation at a
-    # time per process; the event loop keeps serving the other endpoints meanwhile.
-    validation_lock = threading.Lock()
+    # validation and landing run in one child process, one upload at a time (GX contexts are
+    # not documented as thread-safe); the event loop keeps serving the other endpoints.
+    worker = SubmissionWorker(home.root)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
@@ -133,7 +136,11 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
                     entry.unlink()
             except OSError:
                 pass
-        yield
+        await run_in_threadpool(worker.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(worker.close)
 
     app = FastAPI(
         title="ewto upload API",
@@ -179,20 +186,12 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
             detail=f"the file is larger than the limit of {limit:,} bytes (EWTO_MAX_UPLOAD_BYTES)",
         )
 
-    def _submit(req: Any) -> Any:
-        from ..submission import submit_files
-
-        with validation_lock:
-            return submit_files([req], home=home)[0]
-
-    def _report(outcome: Any) -> dict[str, Any]:
+    def _report(outcome: WorkerResult) -> dict[str, Any]:
         path = home.reports / f"{outcome.submission_id}.json"
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            report = outcome.as_dict()
-            report["file"] = Path(report["file"]).name
-            return report
+            return outcome.report
 
     @app.post(
         "/v1/submissions",
@@ -212,6 +211,9 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
             400: _problem("Malformed request (Content-Length) or the client disconnected."),
             **AUTH_401,
             413: _problem("The file is larger than EWTO_MAX_UPLOAD_BYTES."),
+            503: _problem(
+                "The validation process failed (e.g. killed for memory); nothing was kept: send again."
+            ),
             422: {
                 "description": "Rejected file (the report) or unusable request (a detail).",
                 "content": {
@@ -265,9 +267,16 @@ def create_app(home: Home | None = None, max_bytes: int | None = None) -> FastAP
 
             req = SubmissionRequest(org_id, dataset, period, form.path, received_at)
             try:
-                outcome = await run_in_threadpool(_submit, req)
+                outcome = await run_in_threadpool(worker.submit, req)
             except UsageError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from exc
+            except WorkerFailed as exc:
+                logger.error("validation process failed on %s: %s", folder.name, exc)
+                raise HTTPException(
+                    status_code=503,
+                    detail="the validation process failed; nothing was kept, please send the file again",
+                    headers={"Retry-After": "10"},
+                ) from exc
             report = _report(outcome)
             return JSONResponse(report, status_code=422 if outcome.rejected else 201)
         except ClientDisconnect:

@@ -3,7 +3,8 @@ scorecard per member (members/<member_id>.html) that shows that member's figures
 the coalition's and nothing about any other member.
 
 The report inlines plotly.js (include_plotlyjs=True), so it opens without a network; the
-scorecards use inline SVG and no script at all. Every number printed is also carried in a
+scorecards' Plotly charts load one shared copy written beside them (members/plotly-<version>.min.js,
+a relative path: still no network). Every number printed is also carried in a
 `data-metric` / `data-value` attribute, so tests can compare the page with the marts.
 """
 
@@ -169,69 +170,29 @@ def render_report(d: Any, synthetic: bool = True) -> str:
     )
 
 
-def render_scorecard(d: Any, member: dict[str, Any], synthetic: bool = True) -> str:
-    from . import charts, svg
+def render_scorecard(
+    d: Any, member: dict[str, Any], synthetic: bool = True, plotlyjs: str | None = None
+) -> str:
+    """One member's page. Its charts draw only `scorecard.member_view` (the member's own rows
+    and coalition aggregates); `plotlyjs` is the relative path of the shared plotly.js copy."""
+    from . import charts, scorecard
 
     env = _env()
     mid = member["member_id"]
+    view = scorecard.member_view(d, member)
     plats = [_status(p) for p in d.platforms if p["member_id"] == mid]
-    mine_rows = [r for r in d.member_monthly if r["member_id"] == mid]
-    mine = next((r for r in mine_rows if r["month"] == d.as_of), None)
+    mine = next((r for r in view.monthly if r["month"] == d.as_of), None)
     coal = next((r for r in d.effort if r["month"] == d.as_of), None)
     start = _add_months(d.as_of, -11)
-    items_12m = sum(r["items_actioned"] or 0 for r in mine_rows if r["month"] >= start)
+    items_12m = sum(r["items_actioned"] or 0 for r in view.monthly if r["month"] >= start)
     coalition_items_12m = sum(r["items_actioned"] or 0 for r in d.effort if r["month"] >= start)
     my_compliance = d.member_compliance.get(mid, [])
     my_counts: dict[str, int] = {}
     for r in my_compliance:
         my_counts[r["status"]] = my_counts.get(r["status"], 0) + 1
     total = sum(d.compliance_totals.values())
-    first = min(d.launch, member["join_month"])
-
-    spark_reduction = ""
-    series_p = [r for r in d.platform_series if r["member_id"] == mid and r["month"] >= first]
-    if series_p:
-        lines = []
-        for pid in sorted({r["platform_id"] for r in series_p}):
-            pts = [(r["month"], r["reduction_pct"]) for r in series_p if r["platform_id"] == pid]
-            label = "You" if len(plats) <= 1 else f"You ({pid})"
-            lines.append((label, charts.BLUE, "", pts))
-        lines.append(
-            (
-                "Coalition panel",
-                charts.GREY,
-                "",
-                [(r["month"], r["reduction_pct"]) for r in d.coalition if r["month"] >= first],
-            )
-        )
-        pid0 = series_p[0]["platform_id"]
-        lines.append(
-            (
-                "Your target path",
-                charts.GREEN,
-                "5,4",
-                [(r["month"], r["target_reduction_pct"]) for r in series_p if r["platform_id"] == pid0],
-            )
-        )
-        spark_reduction = svg.line_chart(lines, title="Reduction in new wildlife adverts vs. baseline")
-    spark_proactive = ""
-    if any(r["proactive_rate"] is not None for r in mine_rows):
-        spark_proactive = svg.line_chart(
-            [
-                ("You", charts.BLUE, "", [(r["month"], r["proactive_rate"]) for r in mine_rows]),
-                (
-                    "Coalition",
-                    charts.GREY,
-                    "",
-                    [
-                        (r["month"], r["proactive_rate"])
-                        for r in d.effort
-                        if r["month"] >= member["join_month"]
-                    ],
-                ),
-            ],
-            title="Proactive rate",
-        )
+    chart_reduction = scorecard.to_div(scorecard.reduction_figure(view), "chart-member-reduction", False)
+    chart_effort = scorecard.to_div(scorecard.effort_figure(view), "chart-member-effort", False)
     return env.get_template("scorecard.html.j2").render(
         d=d,
         m=member,
@@ -250,8 +211,9 @@ def render_scorecard(d: Any, member: dict[str, Any], synthetic: bool = True) -> 
         my_on_time=(my_counts.get("on_time", 0) / len(my_compliance)) if my_compliance else None,
         coalition_on_time=(d.compliance_totals.get("on_time", 0) / total) if total else None,
         status_colors=charts.STATUS_COLORS,
-        spark_reduction=spark_reduction,
-        spark_proactive=spark_proactive,
+        plotlyjs=(plotlyjs or scorecard.plotlyjs_name()) if (chart_reduction or chart_effort) else None,
+        chart_reduction=chart_reduction,
+        chart_effort=chart_effort,
     )
 
 
@@ -264,9 +226,15 @@ def write_report(home: Home, out_dir: Path, as_of: dt.date | None = None, synthe
     report = out_dir / REPORT_NAME
     write_bytes(report, render_report(d, synthetic).encode("utf-8"))
     members_dir = out_dir / "members"
+    from .scorecard import plotlyjs_name, plotlyjs_source
+
+    # one shared plotly.js beside the scorecards (not 4.8 MB inlined into each of them)
+    js = members_dir / plotlyjs_name()
+    if not js.exists():
+        write_bytes(js, plotlyjs_source().encode("utf-8"))
     written = []
     for member in d.members:
         path = members_dir / f"{member['member_id']}.html"
-        write_bytes(path, render_scorecard(d, member, synthetic).encode("utf-8"))
+        write_bytes(path, render_scorecard(d, member, synthetic, js.name).encode("utf-8"))
         written.append(path)
     return Written(report, members_dir, written)
