@@ -189,6 +189,121 @@ def test_drop_folder_missing_is_nothing_new(env: dict[str, Path]) -> None:
     assert r.fetched == [] and r.unchanged == 0
 
 
+# ---- S3-compatible drop folder (a real moto server on loopback) --------------------------
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 API served over HTTP on 127.0.0.1 (a free port), for the module."""
+    pytest.importorskip("s3fs")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def _bucket(endpoint: str, name: str):  # noqa: ANN202
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="ewto-test",
+        aws_secret_access_key="ewto-test-secret",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=name)
+    return client
+
+
+def _s3_config(env: dict[str, Path], url: str, conn_id: str | None) -> None:
+    block: dict[str, object] = {"type": "drop", "url": url, "settle_seconds": 0}
+    if conn_id:
+        block["conn_id"] = conn_id
+    small_config(env["config"], ["google", "instagram", "etsy", "traffic"], {"etsy": block})
+
+
+def _takedowns_tsv() -> bytes:
+    header = "\t".join(ROWS[0]) + "\n"
+    return (header + "".join("\t".join(r.values()) + "\n" for r in ROWS)).encode()
+
+
+@pytest.mark.integration
+def test_s3_drop_folder_fetched_landed_not_fetched_twice(
+    env: dict[str, Path], s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`s3://bucket/prefix` through fsspec/s3fs, credentials and endpoint from an Airflow
+    connection (`AIRFLOW_CONN_*`: login = access key, password = secret, extra.endpoint_url)."""
+    from ingestion.sources import land_org
+
+    s3 = _bucket(s3_endpoint, "ewto-drops-conn")
+    key = "members/etsy/takedowns/etsy_takedowns_2021-03.csv"
+    s3.put_object(Bucket="ewto-drops-conn", Key=key, Body=_takedowns_tsv())
+    s3.put_object(Bucket="ewto-drops-conn", Key="members/etsy/takedowns/readme.txt", Body=b"x")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_EWTO_S3",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "ewto-test",
+                "password": "ewto-test-secret",
+                "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+            }
+        ),
+    )
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(var, raising=False)
+    _s3_config(env, "s3://ewto-drops-conn/members/{org}", "ewto_s3")
+
+    r = fetch_org("etsy")
+    assert [f["file"] for f in r.fetched] == ["etsy/takedowns/etsy_takedowns_2021-03.csv"]
+    assert any("readme.txt" in s and "no period" in s for s in r.skipped)
+    inbox = env["home"] / "inbox" / "etsy" / "takedowns" / "etsy_takedowns_2021-03.csv"
+    assert inbox.read_bytes() == _takedowns_tsv()
+    state = json.loads((env["home"] / "inbox" / "etsy" / "_fetched.json").read_text())
+    item = state["items"]["takedowns/etsy_takedowns_2021-03.csv"]
+    assert item["sha256"] == r.fetched[0]["sha256"] and '"' in item["version"]  # size:ETag
+
+    landed = land_org("etsy")
+    assert landed["counts"] == {"accepted": 1}, landed
+    lake = env["home"] / "lake" / "takedowns" / "org_id=etsy" / "period=2021-03"
+    assert len(list(lake.glob("*.parquet"))) == 1
+
+    again = fetch_org("etsy")
+    assert again.fetched == [] and again.unchanged == 1  # same ETag: not downloaded again
+    s3.put_object(Bucket="ewto-drops-conn", Key=key, Body=_takedowns_tsv())  # same bytes, re-uploaded
+    assert fetch_org("etsy").fetched == []
+    assert land_org("etsy")["landed"] == 0
+    assert len(list(lake.glob("*.parquet"))) == 1
+
+
+def test_s3_drop_folder_from_aws_environment(
+    env: dict[str, Path], s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a conn_id, botocore's own chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    AWS_ENDPOINT_URL_S3. A bucket that does not exist fails the source, naming it."""
+    s3 = _bucket(s3_endpoint, "ewto-drops-env")
+    s3.put_object(Bucket="ewto-drops-env", Key="etsy/takedowns/etsy_takedowns_2021-02.csv", Body=b"a\n")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ewto-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "ewto-test-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    _s3_config(env, "s3://ewto-drops-env/{org}", None)
+    r = fetch_org("etsy")
+    assert [f["period"] for f in r.fetched] == ["2021-02"]
+    s3.put_object(Bucket="ewto-drops-env", Key="etsy/takedowns/etsy_takedowns_2021-02.csv", Body=b"b\n")
+    changed = fetch_org("etsy")  # overwritten at the source: kept beside the earlier one
+    assert [f["file"] for f in changed.fetched] == ["etsy/takedowns/etsy_takedowns_2021-02__r2.csv"]
+    assert fetch_org("etsy").unchanged == 1
+
+    _s3_config(env, "s3://ewto-no-such-bucket/{org}", None)
+    with pytest.raises(SourceError, match=r"etsy: bucket 'ewto-no-such-bucket' .* does not exist"):
+        fetch_org("etsy")
+
+
 # ---- HTTPS API ----------------------------------------------------------------------------
 def _api_config(env: dict[str, Path], url: str, **extra: object) -> None:
     small_config(

@@ -136,14 +136,44 @@ def _filesystem(cfg: SourceConfig) -> tuple[Any, str]:
         return fs, cfg.path or "/"
     assert cfg.url
     options = dict(cfg.storage_options)
-    if creds is not None and cfg.url.startswith(("s3://", "s3a://")):
-        options.setdefault("key", creds.login)
-        options.setdefault("secret", creds.password)
-        endpoint = creds.extra.get("endpoint_url") or creds.host
-        if endpoint:
-            options.setdefault("client_kwargs", {}).setdefault("endpoint_url", endpoint)
+    if cfg.url.startswith(("s3://", "s3a://")):
+        options = _s3_options(options, creds)
     fs, root = fsspec.core.url_to_fs(cfg.url, skip_instance_cache=True, **options)
+    if cfg.url.startswith(("s3://", "s3a://")):
+        bucket = root.split("/", 1)[0]
+        if not fs.exists(bucket):
+            endpoint = (
+                options.get("client_kwargs", {}).get("endpoint_url")
+                or os.environ.get("AWS_ENDPOINT_URL_S3")
+                or os.environ.get("AWS_ENDPOINT_URL")
+                or "AWS"
+            )
+            raise SourceError(f"{cfg.org_id}: bucket {bucket!r} of {cfg.url} does not exist at {endpoint}")
     return fs, root
+
+
+def _s3_options(options: dict[str, Any], creds: Any) -> dict[str, Any]:
+    """s3fs options of an S3-compatible drop folder. With a `conn_id` (an Airflow connection
+    of type aws): login/password are the access key and secret, extra `endpoint_url` (or the
+    host) the S3-compatible endpoint, extra `region_name` the region. Without one, botocore's
+    own chain applies: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3 (or
+    AWS_ENDPOINT_URL), AWS_DEFAULT_REGION, ~/.aws, instance roles. Never from the repo."""
+    options = {**options, "client_kwargs": dict(options.get("client_kwargs") or {})}
+    if creds is not None:
+        if creds.login:
+            options.setdefault("key", creds.login)
+        if creds.password:
+            options.setdefault("secret", creds.password)
+        endpoint = creds.extra.get("endpoint_url") or (
+            creds.host if creds.host and "://" in creds.host else None
+        )
+        if endpoint:
+            options["client_kwargs"].setdefault("endpoint_url", endpoint)
+        if creds.extra.get("region_name"):
+            options["client_kwargs"].setdefault("region_name", creds.extra["region_name"])
+    if not options["client_kwargs"]:
+        del options["client_kwargs"]
+    return options
 
 
 def _fetch_listing(
