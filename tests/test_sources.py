@@ -129,7 +129,8 @@ def test_connections_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         {"key_file": "/k"},
     )
     monkeypatch.setenv("AIRFLOW_CONN_EWTO_T", json.dumps({"conn_type": "http", "extra": {"token": "t2"}}))
-    assert get_credentials("ewto_t").token == "t2"
+    creds = get_credentials("ewto_t")
+    assert creds.token == "t2" and creds.via == "task-sdk"  # airflow.sdk.Connection.get
     assert get_credentials(None) is None
     monkeypatch.delenv("AIRFLOW_CONN_EWTO_NOPE", raising=False)
     with pytest.raises(MissingConnection, match="AIRFLOW_CONN_EWTO_NOPE"):
@@ -429,6 +430,225 @@ def test_https_file_download_retries_with_backoff(env: dict[str, Path], api_toke
         flaky.httpd.server_close()
     assert flaky.calls == 3
     assert [f["file"] for f in r.fetched] == ["google/takedowns/google_takedowns_2021-03.csv"]
+
+
+# ---- TLS and conditional requests -----------------------------------------------------
+def _certificates(folder: Path) -> dict[str, Path]:
+    """A private CA and a server certificate it signs for 127.0.0.1, made with cryptography;
+    and a second CA that signed nothing here (an untrusted one)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def ca(cn: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(name(cn))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        return key, cert
+
+    ca_key, ca_cert = ca("ewto test CA (SYNTHETIC)")
+    _, other_cert = ca("another CA")
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    out = {
+        "ca": folder / "ca.pem",
+        "other_ca": folder / "other-ca.pem",
+        "cert": folder / "server.pem",
+        "key": folder / "server.key",
+    }
+    out["ca"].write_bytes(ca_cert.public_bytes(pem))
+    out["other_ca"].write_bytes(other_cert.public_bytes(pem))
+    out["cert"].write_bytes(server_cert.public_bytes(pem))
+    out["key"].write_bytes(
+        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return out
+
+
+class ExportServer:
+    """File-mode export API over HTTP or HTTPS (`certs`): serves `files[(dataset, period)]`
+    with an ETag (hash of the bytes) and Last-Modified, answers `If-None-Match` /
+    `If-Modified-Since` with 304, checks the bearer token; counts 200s and 304s."""
+
+    def __init__(self, token: str, certs: dict[str, Path] | None = None) -> None:
+        import hashlib
+        import ssl
+        from email.utils import formatdate, parsedate_to_datetime
+
+        self.files: dict[tuple[str, str], tuple[bytes, float]] = {}
+        self.answers: list[int] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def _status(self, code: int) -> None:
+                outer.answers.append(code)
+                self.send_response(code)
+
+            def do_GET(self) -> None:  # noqa: N802
+                from urllib.parse import parse_qs, urlsplit
+
+                if self.headers.get("Authorization") != f"Bearer {token}":
+                    self._status(401)
+                    self.end_headers()
+                    return
+                parts = urlsplit(self.path)
+                q = parse_qs(parts.query)
+                key = (parts.path.rsplit("/", 1)[-1], (q.get("period") or [""])[0])
+                if key not in outer.files:
+                    self._status(404)
+                    self.end_headers()
+                    return
+                body, mtime = outer.files[key]
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                since = self.headers.get("If-Modified-Since")
+                match = self.headers.get("If-None-Match")
+                fresh = (
+                    match == etag
+                    if match
+                    else bool(since and parsedate_to_datetime(since).timestamp() >= int(mtime))
+                )
+                if fresh:
+                    self._status(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self._status(200)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", formatdate(mtime, usegmt=True))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if certs:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(certs["cert"], certs["key"])
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> ExportServer:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_https_with_a_private_ca(env: dict[str, Path], api_token: str, tmp_path: Path) -> None:
+    """A loopback HTTPS server whose certificate a private CA signed: the CA given as the
+    source's `ca_bundle` makes the fetch work; without it (the system's CAs) or with another
+    CA, the fetch fails at once with a message naming the organisation and the URL."""
+    certs = _certificates(tmp_path / "tls")
+    body = b"record_id,content_type\n"
+    with ExportServer(api_token, certs) as srv:
+        srv.files[("takedowns", "2021-03")] = (body, OLD)
+        _api_config(env, srv.url, mode="file", ca_bundle=str(certs["ca"]))
+        r = fetch_org("google", periods=["2021-03"])
+        assert [f["period"] for f in r.fetched] == ["2021-03"]
+        assert (env["home"] / "inbox" / r.fetched[0]["file"]).read_bytes() == body
+
+        for ca in (None, str(certs["other_ca"])):
+            _api_config(env, srv.url, mode="file", **({"ca_bundle": ca} if ca else {}))
+            n = len(srv.answers)
+            with pytest.raises(SourceError) as err:
+                fetch_org("google", periods=["2021-04"])
+            message = str(err.value)
+            assert message.startswith("google: the TLS certificate of ")
+            assert f"{srv.url}/api/google/takedowns" in message and "not trusted" in message
+            assert "ca_bundle" in message and "after" not in message  # not retried
+            assert len(srv.answers) == n  # the handshake failed: no request reached the API
+
+        _api_config(env, srv.url, mode="file", ca_bundle=str(tmp_path / "missing.pem"))
+        with pytest.raises(SourceError, match="google: cannot read the CA file"):
+            fetch_org("google", periods=["2021-03"])
+
+
+def test_https_conditional_requests_skip_unchanged(env: dict[str, Path], api_token: str) -> None:
+    """The ETag / Last-Modified answered are recorded and sent back: an unchanged export
+    is answered 304 and not downloaded again; a changed one is."""
+    with ExportServer(api_token) as srv:
+        srv.files[("takedowns", "2021-03")] = (b"record_id,content_type\n", OLD)
+        _api_config(env, srv.url, mode="file")
+        first = fetch_org("google", periods=["2021-03"])
+        assert len(first.fetched) == 1 and srv.answers == [200]
+        state = json.loads((env["home"] / "inbox" / "google" / "_fetched.json").read_text())
+        item = state["items"]["takedowns/2021-03"]
+        assert item["etag"].startswith('"') and item["last_modified"].endswith("GMT")
+
+        again = fetch_org("google", periods=["2021-03"])
+        assert srv.answers == [200, 304]  # conditional: nothing downloaded
+        assert again.fetched == [] and again.unchanged == 1
+        assert again.not_modified == ["takedowns/2021-03"]
+        state = json.loads((env["home"] / "inbox" / "google" / "_fetched.json").read_text())
+        assert state["items"]["takedowns/2021-03"]["version"] == item["version"]
+        assert "checked_at" in state["items"]["takedowns/2021-03"]
+
+        srv.files[("takedowns", "2021-03")] = (b"record_id,content_type\nr1,listing\n", OLD + 60)
+        changed = fetch_org("google", periods=["2021-03"])
+        assert srv.answers[-1] == 200 and len(changed.fetched) == 1
+
+
+def test_https_records_conditional_on_the_first_page(env: dict[str, Path], api_token: str) -> None:
+    """Records mode (the simulated members' API, RecordsServer): the first page is asked
+    with If-None-Match; 304 means no page is read."""
+    served = env["drops"] / "google" / "takedowns" / "google_takedowns_2021-03.jsonl"
+    _write(served, "".join(json.dumps(r) + "\n" for r in ROWS))
+    with RecordsServer(env["drops"], token=api_token, page_size=3) as srv:
+        _api_config(env, srv.url)
+        assert len(fetch_org("google", periods=["2021-03"]).fetched) == 1
+        n = len(srv.requests)
+        again = fetch_org("google", periods=["2021-03"])
+        assert len(srv.requests) - n == 1 and srv.not_modified == 1
+        assert again.not_modified == ["takedowns/2021-03"] and again.fetched == []
+        _write(served, "".join(json.dumps(r) + "\n" for r in ROWS[:5]), OLD + 3600)
+        changed = fetch_org("google", periods=["2021-03"])
+        assert len(changed.fetched) == 1 and srv.not_modified == 1
 
 
 # ---- SFTP ---------------------------------------------------------------------------------
