@@ -43,7 +43,12 @@ def ewto_warehouse() -> None:
         result = build_warehouse()
         print(result.log_tail)
         if not result.ok:
-            raise RuntimeError("dbt build failed; the published marts are unchanged")
+            # what failed, in the exception: the failure callback writes it for the operator
+            errors = [line.strip() for line in result.log_tail.splitlines() if "error" in line.lower()]
+            raise RuntimeError(
+                "dbt build failed; the published marts are unchanged"
+                + (": " + " | ".join(errors[-3:]) if errors else f" (dbt log: {result.log_tail[-300:]})")
+            )
         print(f"build ok in {result.seconds:.1f} s: {result.marts}")
         return result.marts
 
