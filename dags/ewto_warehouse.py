@@ -23,6 +23,12 @@ def _on_failure(context) -> None:  # noqa: ANN001
     record_failure(context)
 
 
+def _on_run_failure(context) -> None:  # noqa: ANN001
+    from ingestion.sources.alerts import record_failure
+
+    record_failure(context, scope="dag")
+
+
 @dag(
     dag_id="ewto_warehouse",
     schedule=[LAKE],
@@ -31,7 +37,7 @@ def _on_failure(context) -> None:  # noqa: ANN001
     max_active_runs=1,
     tags=["ewto"],
     doc_md=__doc__,
-    on_failure_callback=_on_failure,
+    on_failure_callback=_on_run_failure,
     default_args={"on_failure_callback": _on_failure, "retries": 0},
 )
 def ewto_warehouse() -> None:

@@ -394,3 +394,40 @@ def test_backfill_and_https_over_tls_with_a_stored_connection(airflow_sqlite: di
     for org in ("instagram", "pinterest"):
         lake = home / "lake" / "takedowns" / f"org_id={org}"
         assert [p.name for p in lake.iterdir()] == ["period=2021-03"], org
+
+
+@pytest.mark.integration
+def test_failing_warehouse_build_is_recorded_for_the_operator(airflow_sqlite: dict, tmp_path: Path) -> None:
+    """A real `ewto_warehouse` run whose dbt build fails (the warehouse file is corrupt): the
+    run fails, the report is not written, the published marts stay as they were (none
+    here), and the failure callback appends to $EWTO_HOME/operator_alerts.jsonl which DAG,
+    run and task failed and dbt's own error."""
+    home = tmp_path / "home"
+    (home / "build").mkdir(parents=True)
+    (home / "build" / "warehouse.duckdb").write_bytes(b"this is not a DuckDB file\n" * 200)
+    env = dict(airflow_sqlite["env"], EWTO_HOME=str(home), EWTO_AS_OF="2021-04-30")
+    out = _run(
+        f"""
+        import json
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(DAGS / "ewto_warehouse.py")!r})
+        run = bag.dags["ewto_warehouse"].test()
+        print(json.dumps({{"state": str(run.state), "run_id": run.run_id,
+                          "tis": {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}}}}))
+        """,
+        env,
+        timeout=900,
+    )
+    assert out["state"] == "failed", out
+    assert out["tis"] == {"build": "failed", "report": "upstream_failed"}, out
+    assert not (home / "marts.duckdb").exists() and not (home / "headline.txt").exists()
+    alerts = [json.loads(line) for line in (home / "operator_alerts.jsonl").read_text().splitlines()]
+    tasks = [a for a in alerts if a["scope"] == "task"]
+    assert len(tasks) == 1 and tasks[0]["task_id"] == "build", alerts
+    alert = tasks[0]
+    assert alert["dag_id"] == "ewto_warehouse" and alert["run_id"] == out["run_id"], alert
+    assert alert["error"].startswith("RuntimeError: dbt build failed; the published marts are unchanged")
+    assert "warehouse.duckdb" in alert["error"] or "DuckDB" in alert["error"], alert["error"]
+    assert alert["what_to_do"] == "see docs/operations.md, 'When the warehouse build fails'"
+    for run_alert in (a for a in alerts if a["scope"] == "dag"):  # the run's own callback
+        assert run_alert["dag_id"] == "ewto_warehouse" and run_alert["run_id"] == out["run_id"]
