@@ -145,6 +145,7 @@ def _tasks(kind: str) -> None:
 
         get_current_context()["ewto_org"] = org_id
 
+        print(f"landing {org_id}: the inbox files not yet submitted")
         summary = land_org(org_id)
         for line in summary["submissions"]:
             print(line)
