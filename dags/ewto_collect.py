@@ -1,8 +1,12 @@
 """Collection: fetch every organisation's new exports from its source, validate and land them.
 
-Runs daily at 06:00 UTC: each run asks the sources for the month just closed and re-checks
-the recent months still missing (drop folders and SFTP: every new file). One mapped task
-group per organisation of the registry (config/members.yml, `source:` blocks parsed by
+Two DAGs, the same tasks (ingestion/sources/periods.py says which months a run asks for):
+- `ewto_collect`: monthly, the 1st at 06:00 UTC: the month before the run's logical date,
+  from every source. Backfill over logical dates works: `airflow backfill create --dag-id
+  ewto_collect --from-date 2021-02-01 --to-date 2021-04-01` collects 2021-01..2021-03.
+- `ewto_recheck`: daily at 06:00 UTC on the other days: an API is asked for the months of
+  its lookback still missing; drop folders and SFTP: every new file.
+One mapped task group per organisation of the registry (config/members.yml, `source:` blocks parsed by
 ingestion/sources/config.py; default: the drop folder `$EWTO_DROP_DIR/<org>/`):
 
   fetch  source -> `$EWTO_HOME/inbox/<org>/<dataset>/`, recorded in `inbox/<org>/_fetched.json`
@@ -12,7 +16,7 @@ A failing source fails its own `fetch` only; `land` still lands what earlier run
 `announce` emits the `ewto://lake` asset when anything was landed (accepted or rejected) by
 this run or since the last build (uploads through the member API, `ewto submit`), which schedules the `ewto_warehouse` DAG; `sources_ok` then marks the run failed if any
 organisation's task failed, so the operator sees it (and operator_alerts.jsonl says which). Backfill: trigger with `{"period": "2021-03"}` or
-`{"period": "2021-01..2021-03"}` (exactly those months), optionally `{"orgs": ["ebay"]}`.
+`{"period": "2021-01..2021-03"}` (exactly those months, either DAG), optionally `{"orgs": ["ebay"]}`.
 
 A thin file: the library is imported inside the tasks, so parsing stays fast.
 """
@@ -22,16 +26,20 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task, task_group
 
 LAKE = Asset("ewto://lake")
+MONTHLY_CRON = "0 6 1 * *"  # the 1st, 06:00 UTC: the month just closed
+RECHECK_CRON = "0 6 2-31 * *"  # every other day, 06:00 UTC: what is still missing
 
 
-def _schedule() -> str | None:
-    """`0 6 * * *` (daily, 06:00 UTC); EWTO_COLLECT_SCHEDULE overrides it (`none`: manual
-    runs only, e.g. in tests or while a deployment is being set up)."""
-    value = os.environ.get("EWTO_COLLECT_SCHEDULE", "0 6 * * *").strip()
-    return None if value.lower() in ("", "none", "null") else value
+def _schedule(variable: str, default: str) -> CronTriggerTimetable | None:
+    """A cron in UTC (a run at the cron's time, logical date = that time); `variable`
+    overrides it (`none`: manual runs only, e.g. in tests or while setting up)."""
+    value = os.environ.get(variable, default).strip()
+    if value.lower() in ("", "none", "null"):
+        return None
+    return CronTriggerTimetable(value, timezone="UTC")
 
 
 def _seconds(name: str, default: float) -> timedelta:
@@ -44,29 +52,39 @@ def _on_failure(context) -> None:  # noqa: ANN001
     record_failure(context)
 
 
-@dag(
-    dag_id="ewto_collect",
-    schedule=_schedule(),
-    start_date=datetime(2024, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    tags=["ewto"],
-    doc_md=__doc__,
-    params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{4}-(0[1-9]|1[0-2])(\.\.\d{4}-(0[1-9]|1[0-2]))?$",
-            description="YYYY-MM or YYYY-MM..YYYY-MM: collect exactly these months (backfill)",
-        ),
-        "orgs": Param([], type="array", description="only these organisations (default: all)"),
-    },
-    default_args={
-        "on_failure_callback": _on_failure,
-        "retry_exponential_backoff": True,
-    },
-)
-def ewto_collect() -> None:
+def collection_dag(dag_id: str, kind: str, schedule: CronTriggerTimetable | None, doc: str):  # noqa: ANN201
+    """One collection DAG; `kind` (periods.MONTHLY or RECHECK) decides which months a run
+    without a `period` param asks for."""
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=datetime(2018, 3, 1, tzinfo=UTC),  # the coalition's launch: backfills reach it
+        catchup=False,
+        max_active_runs=1,
+        tags=["ewto"],
+        doc_md=doc + "\n\n" + (__doc__ or ""),
+        params={
+            "period": Param(
+                None,
+                type=["null", "string"],
+                pattern=r"^\d{4}-(0[1-9]|1[0-2])(\.\.\d{4}-(0[1-9]|1[0-2]))?$",
+                description="YYYY-MM or YYYY-MM..YYYY-MM: collect exactly these months (backfill)",
+            ),
+            "orgs": Param([], type="array", description="only these organisations (default: all)"),
+        },
+        default_args={
+            "on_failure_callback": _on_failure,
+            "retry_exponential_backoff": True,
+        },
+    )
+    def collection() -> None:
+        _tasks(kind)
+
+    return collection()
+
+
+def _tasks(kind: str) -> None:
     @task
     def organisations(params: dict | None = None) -> list[str]:
         """Every organisation of the registry (or the `orgs` param), one mapped group each."""
@@ -92,14 +110,16 @@ def ewto_collect() -> None:
         """Fetch the organisation's new exports into the inbox; a source error fails this task."""
         from airflow.sdk import get_current_context
 
-        from ingestion.sources import fetch_org, parse_periods
+        from ingestion.sources import fetch_org
+        from ingestion.sources.periods import periods_of_run
 
         get_current_context()["ewto_org"] = org_id  # the mapped task's label in the UI
 
-        spec = (params or {}).get("period")
-        periods = parse_periods(spec) if spec else None
-        when = getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+        # a scheduled or backfill run: its logical date; a manual run (no logical date): now
+        when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
         today = when.date() if when else datetime.now(UTC).date()
+        periods = periods_of_run(kind, today, (params or {}).get("period"))
+        print(f"{kind} run of {today}: {', '.join(periods) if periods else 'what is still missing'}")
         result = fetch_org(org_id, periods=periods, today=today)
         for f in result.fetched:
             print(f"fetched {f['file']} ({f['bytes']} bytes, sha256 {f['sha256'][:12]})")
@@ -125,6 +145,7 @@ def ewto_collect() -> None:
 
         get_current_context()["ewto_org"] = org_id
 
+        print(f"landing {org_id}: the inbox files not yet submitted")
         summary = land_org(org_id)
         for line in summary["submissions"]:
             print(line)
@@ -181,4 +202,15 @@ def ewto_collect() -> None:
     announced >> verdict
 
 
-ewto_collect()
+ewto_collect = collection_dag(
+    "ewto_collect",
+    "monthly",
+    _schedule("EWTO_COLLECT_SCHEDULE", MONTHLY_CRON),
+    "**Monthly**: a run collects the month before its logical date from every source.",
+)
+ewto_recheck = collection_dag(
+    "ewto_recheck",
+    "recheck",
+    _schedule("EWTO_RECHECK_SCHEDULE", RECHECK_CRON),
+    "**Daily re-check**: the months still missing (APIs) and every new file (listed sources).",
+)

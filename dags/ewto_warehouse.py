@@ -23,6 +23,12 @@ def _on_failure(context) -> None:  # noqa: ANN001
     record_failure(context)
 
 
+def _on_run_failure(context) -> None:  # noqa: ANN001
+    from ingestion.sources.alerts import record_failure
+
+    record_failure(context, scope="dag")
+
+
 @dag(
     dag_id="ewto_warehouse",
     schedule=[LAKE],
@@ -31,7 +37,7 @@ def _on_failure(context) -> None:  # noqa: ANN001
     max_active_runs=1,
     tags=["ewto"],
     doc_md=__doc__,
-    on_failure_callback=_on_failure,
+    on_failure_callback=_on_run_failure,
     default_args={"on_failure_callback": _on_failure, "retries": 0},
 )
 def ewto_warehouse() -> None:
@@ -43,7 +49,12 @@ def ewto_warehouse() -> None:
         result = build_warehouse()
         print(result.log_tail)
         if not result.ok:
-            raise RuntimeError("dbt build failed; the published marts are unchanged")
+            # what failed, in the exception: the failure callback writes it for the operator
+            errors = [line.strip() for line in result.log_tail.splitlines() if "error" in line.lower()]
+            raise RuntimeError(
+                "dbt build failed; the published marts are unchanged"
+                + (": " + " | ".join(errors[-3:]) if errors else f" (dbt log: {result.log_tail[-300:]})")
+            )
         print(f"build ok in {result.seconds:.1f} s: {result.marts}")
         return result.marts
 

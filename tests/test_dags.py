@@ -207,3 +207,227 @@ def test_collect_dag_test_on_a_tiny_drop_folder(tmp_path: Path) -> None:
     (home / "build" / "last_build.json").write_text(json.dumps(stamp))
     quiet = _run(rerun, env, timeout=900)
     assert quiet["announce"] == "skipped", quiet
+
+
+# ---- schedules: monthly for the previous month, daily re-checks, backfill -----------------
+def test_collection_schedules(tmp_path: Path) -> None:
+    """Which runs each collection DAG's timetable makes between two dates, and which months
+    each run collects (ingestion.sources.periods.periods_of_run on its logical date)."""
+    out = _run(
+        f"""
+        import json
+        from datetime import datetime, UTC
+        from airflow.dag_processing.dagbag import DagBag
+        from airflow.serialization.encoders import coerce_to_core_timetable
+        from airflow.timetables.base import TimeRestriction
+        from ingestion.sources.periods import periods_of_run
+        bag = DagBag(dag_folder={str(DAGS / "ewto_collect.py")!r})
+        out = {{}}
+        for dag_id, kind in (("ewto_collect", "monthly"), ("ewto_recheck", "recheck")):
+            tt = coerce_to_core_timetable(bag.dags[dag_id].timetable)
+            window = TimeRestriction(datetime(2021, 1, 15, tzinfo=UTC), datetime(2021, 4, 3, 23, tzinfo=UTC), True)
+            runs, last = [], None
+            while (info := tt.next_dagrun_info(last_automated_data_interval=last, restriction=window)):
+                at = info.data_interval.end
+                runs.append([at.isoformat(), periods_of_run(kind, at.date())])
+                last = info.data_interval
+            out[dag_id] = {{"runs": runs, "summary": tt.summary}}
+        print(json.dumps(out))
+        """,
+        _env(tmp_path),
+    )
+    monthly = out["ewto_collect"]["runs"]
+    assert monthly == [
+        ["2021-02-01T06:00:00+00:00", ["2021-01"]],
+        ["2021-03-01T06:00:00+00:00", ["2021-02"]],
+        ["2021-04-01T06:00:00+00:00", ["2021-03"]],
+    ]
+    recheck = out["ewto_recheck"]["runs"]
+    days = [r[0][:10] for r in recheck]
+    assert len(days) == 17 + 27 + 30 + 2 and days[0] == "2021-01-15" and days[-1] == "2021-04-03"
+    assert not any(d.endswith("-01") for d in days)  # the 1st is the monthly run's
+    assert all(r[0].endswith("T06:00:00+00:00") and r[1] is None for r in recheck)
+
+    from ingestion.sources.periods import periods_of_run
+
+    assert periods_of_run("recheck", __import__("datetime").date(2021, 4, 9), "2021-01..2021-02") == [
+        "2021-01",
+        "2021-02",
+    ]
+
+
+@pytest.fixture(scope="module")
+def airflow_sqlite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A migrated Airflow metadata database (SQLite) shared by this module's DAG runs."""
+    tmp = tmp_path_factory.mktemp("airflow-db")
+    env = _env(tmp, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp / 'airflow.db'}")
+    migrate = subprocess.run(
+        [str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    return {"tmp": tmp, "env": env}
+
+
+AIRFLOW = Path(sys.executable).parent / "airflow"
+
+
+@pytest.mark.integration
+def test_backfill_and_https_over_tls_with_a_stored_connection(airflow_sqlite: dict, tmp_path: Path) -> None:
+    """`airflow backfill create` over three months makes one monthly run per month; the run
+    of logical date 2021-04-01 collects 2021-03 only. pinterest's API is HTTPS with a private
+    CA (ca_bundle in the connection's extra) and its bearer token is stored only in the
+    metadata database (`airflow connections add`): the fetch task gets it through the Task
+    SDK's connection lookup, not from an AIRFLOW_CONN_* variable."""
+    import secrets
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_sources import ExportServer, _certificates
+
+    from ingestion.sources.demo import small_config
+
+    env = dict(airflow_sqlite["env"])
+    drops, home = tmp_path / "drops", tmp_path / "home"
+    for period in ("2021-02", "2021-03"):
+        f = drops / "instagram" / "takedowns" / f"instagram_takedowns_{period}.csv"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(TAKEDOWNS_CSV.replace("2021-03", period))
+        os.utime(f, (1617000000, 1617000000))
+    certs = _certificates(tmp_path / "tls")
+    token = secrets.token_urlsafe(16)
+    conn_id = f"ewto_api_{secrets.token_hex(3)}"
+    with ExportServer(token, certs) as srv:
+        for period in ("2021-02", "2021-03"):
+            body = TAKEDOWNS_CSV.replace("2021-03", period).replace("instagram", "pinterest").encode()
+            srv.files[("takedowns", period)] = (body, 1617000000)
+        config = small_config(
+            tmp_path / "config",
+            ["instagram", "pinterest"],
+            {
+                "pinterest": {
+                    "type": "https",
+                    "mode": "file",
+                    "url": srv.url + "/api/{org}/{dataset}",
+                    "conn_id": conn_id,
+                    "retries": 0,
+                }
+            },
+        )
+        env.update(
+            EWTO_HOME=str(home),
+            EWTO_DROP_DIR=str(drops),
+            EWTO_CONFIG_DIR=str(config),
+            EWTO_FETCH_RETRIES="0",
+            EWTO_RETRY_DELAY_SECONDS="1",
+        )
+        assert not any(k.startswith("AIRFLOW_CONN_") for k in env)
+        airflow = [str(AIRFLOW)]
+        add = subprocess.run(
+            [
+                *airflow,
+                "connections",
+                "add",
+                conn_id,
+                "--conn-type",
+                "http",
+                "--conn-password",
+                token,
+                "--conn-extra",
+                json.dumps({"ca_bundle": str(certs["ca"])}),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert add.returncode == 0, add.stdout + add.stderr
+        subprocess.run(
+            [*airflow, "dags", "reserialize"], env=env, capture_output=True, timeout=300, check=True
+        )
+        dry = subprocess.run(
+            [
+                *airflow,
+                "backfill",
+                "create",
+                "--dag-id",
+                "ewto_collect",
+                "--from-date",
+                "2021-01-15",
+                "--to-date",
+                "2021-04-02",
+                "--dry-run",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+        import re
+
+        planned = sorted(set(re.findall(r"(\d{4}-\d{2}-\d{2})[ T]06:00:00", dry.stdout)))
+        assert planned == ["2021-02-01", "2021-03-01", "2021-04-01"], dry.stdout
+
+        out = _run(
+            f"""
+            import json
+            from datetime import datetime, UTC
+            from airflow.dag_processing.dagbag import DagBag
+            bag = DagBag(dag_folder={str(DAGS / "ewto_collect.py")!r})
+            run = bag.dags["ewto_collect"].test(logical_date=datetime(2021, 4, 1, 6, tzinfo=UTC))
+            tis = {{f"{{ti.task_id}}[{{ti.rendered_map_index or ti.map_index}}]": str(ti.state)
+                   for ti in run.get_task_instances()}}
+            print(json.dumps({{"state": str(run.state), "tis": tis}}))
+            """,
+            env,
+            timeout=900,
+        )
+        answers = list(srv.answers)
+    assert out["state"] == "success", out
+    assert answers == [200], answers  # one request: 2021-03, over TLS, the token accepted
+    inbox = home / "inbox"
+    assert sorted(p.name for p in inbox.rglob("*_takedowns_*")) == [
+        "instagram_takedowns_2021-03.csv",
+        "pinterest_takedowns_2021-03.csv",
+    ]
+    for org in ("instagram", "pinterest"):
+        lake = home / "lake" / "takedowns" / f"org_id={org}"
+        assert [p.name for p in lake.iterdir()] == ["period=2021-03"], org
+
+
+@pytest.mark.integration
+def test_failing_warehouse_build_is_recorded_for_the_operator(airflow_sqlite: dict, tmp_path: Path) -> None:
+    """A real `ewto_warehouse` run whose dbt build fails (the warehouse file is corrupt): the
+    run fails, the report is not written, the published marts stay as they were (none
+    here), and the failure callback appends to $EWTO_HOME/operator_alerts.jsonl which DAG,
+    run and task failed and dbt's own error."""
+    home = tmp_path / "home"
+    (home / "build").mkdir(parents=True)
+    (home / "build" / "warehouse.duckdb").write_bytes(b"this is not a DuckDB file\n" * 200)
+    env = dict(airflow_sqlite["env"], EWTO_HOME=str(home), EWTO_AS_OF="2021-04-30")
+    out = _run(
+        f"""
+        import json
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(DAGS / "ewto_warehouse.py")!r})
+        run = bag.dags["ewto_warehouse"].test()
+        print(json.dumps({{"state": str(run.state), "run_id": run.run_id,
+                          "tis": {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}}}}))
+        """,
+        env,
+        timeout=900,
+    )
+    assert out["state"] == "failed", out
+    assert out["tis"] == {"build": "failed", "report": "upstream_failed"}, out
+    assert not (home / "marts.duckdb").exists() and not (home / "headline.txt").exists()
+    alerts = [json.loads(line) for line in (home / "operator_alerts.jsonl").read_text().splitlines()]
+    tasks = [a for a in alerts if a["scope"] == "task"]
+    assert len(tasks) == 1 and tasks[0]["task_id"] == "build", alerts
+    alert = tasks[0]
+    assert alert["dag_id"] == "ewto_warehouse" and alert["run_id"] == out["run_id"], alert
+    assert alert["error"].startswith("RuntimeError: dbt build failed; the published marts are unchanged")
+    assert "warehouse.duckdb" in alert["error"] or "DuckDB" in alert["error"], alert["error"]
+    assert alert["what_to_do"] == "see docs/operations.md, 'When the warehouse build fails'"
+    for run_alert in (a for a in alerts if a["scope"] == "dag"):  # the run's own callback
+        assert run_alert["dag_id"] == "ewto_warehouse" and run_alert["run_id"] == out["run_id"]

@@ -16,7 +16,11 @@ Needs PostgreSQL and Redis on 127.0.0.1 (trust auth for user postgres): skipped 
 reason when they are unreachable, failed instead when EWTO_REQUIRE_SERVICES=1. A fresh
 database `ewto_test_<random>` and an empty Redis database number are used and cleaned up;
 every process started is stopped (its whole process tree) even when the test fails.
-Timings of each phase are printed (pytest -s) and written to $tmp/timings.json.
+Wall time: each phase's seconds and the load average before and after are written to the
+terminal at the end of the test (also without -s) and, when EWTO_DEPLOY_TIMINGS names a
+file, as JSON there; docs/operations.md keeps the measured figures. The target is under 5
+minutes on the 2-core machine; that is measured, not asserted (speed belongs in
+benchmarks/): the hard timeout below only stops a hung stack.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ AS_OF = "2021-04-30"
 WORKER_NAME = "ewto-celery-worker"
 ORGS = ["google", "instagram", "etsy", "alibaba", "traffic"]
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]  # hung stack only
 
 
 # ------------------------------------------------------------------------------------------
@@ -313,12 +317,35 @@ def _expected_rows(files: list[Any], org: str, periods: set[str], served_latest_
     return out
 
 
+def _report_timings(request: pytest.FixtureRequest, timings: dict[str, float], load: dict) -> None:
+    """To the terminal (past pytest's capture) and to $EWTO_DEPLOY_TIMINGS if set."""
+    record = {
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "load_average_1_5_15": load,
+        "cpus": os.cpu_count(),
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    line = f"deployment test wall time: {timings.get('total', 0):.0f} s " + json.dumps(record)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # what capsys.disabled() does
+            reporter.write_line("")
+            reporter.write_line(line)
+    else:
+        print(line)
+    target = os.environ.get("EWTO_DEPLOY_TIMINGS")
+    if target:
+        Path(target).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
-def deployment(database: str, redis_db: int) -> Iterator[dict[str, Any]]:
+def deployment(database: str, redis_db: int, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     from ingestion.sources.demo import RecordsServer, small_config
 
     t0 = time.monotonic()
     timings: dict[str, float] = {}
+    load = {"before": [round(x, 2) for x in os.getloadavg()]}
     # not pytest's tmp_path: other pytest sessions on a shared machine prune
     # /tmp/pytest-of-<user> while this long test runs
     tmp = Path(tempfile.mkdtemp(prefix="ewto-deploy-"))
@@ -535,8 +562,9 @@ def deployment(database: str, redis_db: int) -> Iterator[dict[str, Any]]:
             stack.stop_all()
         server.__exit__(None, None, None)
         timings["total"] = time.monotonic() - t0
+        load["after"] = [round(x, 2) for x in os.getloadavg()]
         (tmp / "timings.json").write_text(json.dumps(timings, indent=1))
-        print("\ndeployment timings (s):", json.dumps({k: round(v, 1) for k, v in timings.items()}))
+        _report_timings(request, timings, load)
         if os.environ.get("EWTO_KEEP_TMP") == "1":
             print(f"kept {tmp}")
         else:
@@ -584,11 +612,13 @@ def test_deployment(deployment: dict[str, Any]) -> None:
             assert by[("member.fetch", org)]["state"] == "success", (org, by[("member.fetch", org)])
     assert by[("announce", -1)]["state"] == "success"
     assert run["state"] == "failed" and by[("sources_ok", -1)]["state"] == "upstream_failed"
-    # every task ran on the Celery worker
+    # every task ran on the Celery worker: each organisation's mapped fetch and land too
     ran = [ti for ti in tis if ti["state"] in ("success", "failed")]
     assert ran and all(ti["hostname"] == WORKER_NAME for ti in ran), [
         (ti["task_id"], ti["hostname"]) for ti in ran
     ]
+    mapped = {(ti["task_id"], ti.get("rendered_map_index")) for ti in ran if ti["map_index"] >= 0}
+    assert mapped == {(t, o) for t in ("member.fetch", "member.land") for o in ORGS}, mapped
     assert all(ti["queue"] == "default" for ti in ran)
     import psycopg2
 
@@ -653,6 +683,8 @@ def test_deployment(deployment: dict[str, Any]) -> None:
         for ti in api.task_instances("ewto_collect", run_id)
     }
     assert tis[("announce", -1)]["state"] == "skipped", tis[("announce", -1)]  # nothing new: no rebuild
+    # google's API was asked conditionally (ETag of the first run): 304, nothing downloaded
+    assert deployment["server"].not_modified >= 2, deployment["server"].not_modified
     time.sleep(5)
     assert len(api.runs("ewto_warehouse")) == n_wh
     assert api.get(f"/dags/ewto_warehouse/dagRuns/{wh_run}")["state"] == "success"
@@ -674,8 +706,21 @@ def test_deployment(deployment: dict[str, Any]) -> None:
         return bool(ti and ti["state"] == "running")
 
     _wait("the landing task to run", landing, 300, stack, every=0.3)
-    time.sleep(1)  # inside the landing: reading, validating or writing
+
+    def first_attempt_log() -> str:
+        logs = Path(deployment["env"]["AIRFLOW_HOME"]) / "logs" / "dag_id=ewto_collect"
+        for path in logs.glob("run_id=*/task_id=member.land/**/attempt=1.log"):
+            if fault_run in str(path):
+                return path.read_text(errors="replace")
+        return ""
+
+    # the task's own code has started (its first line is in the log), not just its process
+    _wait("the landing to start", lambda: f"landing {victim}:" in first_attempt_log(), 300, stack, 0.2)
+    time.sleep(0.5)  # inside the landing: reading, validating or writing
     stack.kill("worker", signal.SIGKILL)
+    killed_log = first_attempt_log()
+    # killed before the task reported its counts: in the middle of the landing
+    assert f"{victim}: {{" not in killed_log and "nothing new" not in killed_log, killed_log[-2000:]
     import polars as pl
 
     def committed() -> int:

@@ -31,7 +31,7 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def alert_from_context(context: dict[str, Any]) -> dict[str, Any]:
+def alert_from_context(context: dict[str, Any], scope: str = "task") -> dict[str, Any]:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
     exc = context.get("exception")
@@ -40,22 +40,27 @@ def alert_from_context(context: dict[str, Any]) -> dict[str, Any]:
     params = _get(ti, "rendered_map_index") or _get(ti, "map_index")
     if isinstance(params, str):
         org = params
+    dag_id = _get(dag_run, "dag_id") or _get(ti, "dag_id") or _get(context.get("dag"), "dag_id")
+    section = (
+        "When the warehouse build fails" if dag_id == "ewto_warehouse" else "When a member's source fails"
+    )
     return {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "dag_id": _get(dag_run, "dag_id") or _get(ti, "dag_id") or _get(context.get("dag"), "dag_id"),
+        "scope": scope,  # task: a task's callback (on the worker); dag: the run's (DAG processor)
+        "dag_id": dag_id,
         "run_id": _get(dag_run, "run_id") or _get(ti, "run_id") or context.get("run_id"),
         "task_id": _get(ti, "task_id"),
         "map_index": _get(ti, "map_index"),
         "org_id": org,
         "try_number": _get(ti, "try_number"),
         "error": f"{type(exc).__name__}: {exc}" if exc is not None else (str(reason) if reason else None),
-        "what_to_do": "see docs/operations.md, 'When a member's source fails'",
+        "what_to_do": f"see docs/operations.md, '{section}'",
     }
 
 
-def record_failure(context: dict[str, Any]) -> None:
+def record_failure(context: dict[str, Any], scope: str = "task") -> None:
     try:
-        line = json.dumps(alert_from_context(context), default=str, ensure_ascii=False) + "\n"
+        line = json.dumps(alert_from_context(context, scope), default=str, ensure_ascii=False) + "\n"
         path = alerts_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:

@@ -17,13 +17,13 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .config import SourceConfig, source_for
 from .credentials import get_credentials
-from .https import SourceError, fetch_file, fetch_records
+from .https import SourceError, Validators, fetch_file, fetch_records
 from .periods import recent_periods, still_missing
 from .state import FetchedState
 
@@ -49,6 +49,7 @@ class FetchResult:
     fetched: list[dict[str, Any]] = field(default_factory=list)  # written to the inbox
     unchanged: int = 0  # seen before, same version or same bytes
     absent: list[str] = field(default_factory=list)  # dataset/period not published yet
+    not_modified: list[str] = field(default_factory=list)  # API answered 304 (in `unchanged`)
     skipped: list[str] = field(default_factory=list)  # files ignored, with the reason
 
     def as_dict(self) -> dict[str, Any]:
@@ -136,14 +137,44 @@ def _filesystem(cfg: SourceConfig) -> tuple[Any, str]:
         return fs, cfg.path or "/"
     assert cfg.url
     options = dict(cfg.storage_options)
-    if creds is not None and cfg.url.startswith(("s3://", "s3a://")):
-        options.setdefault("key", creds.login)
-        options.setdefault("secret", creds.password)
-        endpoint = creds.extra.get("endpoint_url") or creds.host
-        if endpoint:
-            options.setdefault("client_kwargs", {}).setdefault("endpoint_url", endpoint)
+    if cfg.url.startswith(("s3://", "s3a://")):
+        options = _s3_options(options, creds)
     fs, root = fsspec.core.url_to_fs(cfg.url, skip_instance_cache=True, **options)
+    if cfg.url.startswith(("s3://", "s3a://")):
+        bucket = root.split("/", 1)[0]
+        if not fs.exists(bucket):
+            endpoint = (
+                options.get("client_kwargs", {}).get("endpoint_url")
+                or os.environ.get("AWS_ENDPOINT_URL_S3")
+                or os.environ.get("AWS_ENDPOINT_URL")
+                or "AWS"
+            )
+            raise SourceError(f"{cfg.org_id}: bucket {bucket!r} of {cfg.url} does not exist at {endpoint}")
     return fs, root
+
+
+def _s3_options(options: dict[str, Any], creds: Any) -> dict[str, Any]:
+    """s3fs options of an S3-compatible drop folder. With a `conn_id` (an Airflow connection
+    of type aws): login/password are the access key and secret, extra `endpoint_url` (or the
+    host) the S3-compatible endpoint, extra `region_name` the region. Without one, botocore's
+    own chain applies: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3 (or
+    AWS_ENDPOINT_URL), AWS_DEFAULT_REGION, ~/.aws, instance roles. Never from the repo."""
+    options = {**options, "client_kwargs": dict(options.get("client_kwargs") or {})}
+    if creds is not None:
+        if creds.login:
+            options.setdefault("key", creds.login)
+        if creds.password:
+            options.setdefault("secret", creds.password)
+        endpoint = creds.extra.get("endpoint_url") or (
+            creds.host if creds.host and "://" in creds.host else None
+        )
+        if endpoint:
+            options["client_kwargs"].setdefault("endpoint_url", endpoint)
+        if creds.extra.get("region_name"):
+            options["client_kwargs"].setdefault("region_name", creds.extra["region_name"])
+    if not options["client_kwargs"]:
+        del options["client_kwargs"]
+    return options
 
 
 def _fetch_listing(
@@ -245,19 +276,28 @@ def _fetch_https(
     else:
         wanted = [(ds, p) for p in periods for ds in org.datasets()]
     creds = get_credentials(cfg.conn_id)
+    if creds is not None:
+        log.info("%s: credentials of connection %r (%s)", cfg.org_id, creds.conn_id, creds.via)
     for dataset, period in wanted:
         key = f"{dataset}/{period}"
+        etag, last_modified = state.validators(key)
+        validators = Validators(etag, last_modified) if (etag or last_modified) else None
         if cfg.mode == "records":
-            got = fetch_records(cfg, creds, dataset, period)
+            got = fetch_records(cfg, creds, dataset, period, validators)
             name = f"{cfg.org_id}_{dataset}_{period}.jsonl"
         else:
-            got = fetch_file(cfg, creds, dataset, period)
+            got = fetch_file(cfg, creds, dataset, period, validators)
             ext = EXTENSIONS.get(org.export.format, "csv")
             name = (
                 got.name
                 if got.name and _period_of(got.name) == period
                 else f"{cfg.org_id}_{dataset}_{period}.{ext}"
             )
+        if got.not_modified:  # 304: the version recorded last time is still current
+            state.checked(key)
+            result.not_modified.append(key)
+            result.unchanged += 1
+            continue
         if got.data is None:
             result.absent.append(key)
             continue
@@ -267,17 +307,20 @@ def _fetch_https(
             from ingestion.contract import column_names
 
             header = org.export.delimiter.join(column_names(dataset)) + "\n"
-            got = type(got)(None, header.encode("utf-8"), got.version, 0, got.modified)
+            got = replace(got, data=header.encode("utf-8"))
             name = f"{cfg.org_id}_{dataset}_{period}.csv"
         sha = hashlib.sha256(got.data).hexdigest()
         version = f"{got.version}:{sha[:16]}"
         if state.version(key) == version or state.has_sha(sha):
+            # same bytes: keep the answer's validators, so the next request is conditional
+            previous = state.items.get(key, {}).get("inbox_path")
+            state.record(key, version, sha, previous, got.etag, got.last_modified)
             result.unchanged += 1
             continue
         when = got.modified if (cfg.received_at == "source" and got.modified is not None) else now
         path = _write_inbox(inbox_org / dataset, name, got.data, min(when, now))
         rel = path.relative_to(inbox_org.parent).as_posix()
-        state.record(key, version, sha, rel)
+        state.record(key, version, sha, rel, got.etag, got.last_modified)
         state.save()
         result.fetched.append(
             {"dataset": dataset, "period": period, "file": rel, "sha256": sha, "bytes": len(got.data)}

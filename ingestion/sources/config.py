@@ -23,6 +23,7 @@ An organisation without a `source:` block delivers into the drop folder
       retries: 4                       # HTTP attempts after the first, exponential backoff
       backoff_seconds: 1.0
       timeout_seconds: 30
+      ca_bundle: ${EWTO_CA_DIR}/google.pem  # TLS: a private CA's PEM (default: system CAs)
 
     source:
       type: sftp
@@ -31,8 +32,8 @@ An organisation without a `source:` block delivers into the drop folder
       path: /exports                   # remote layout: <path>/<dataset>/<file with YYYY-MM>
       conn_id: ewto_etsy_sftp          # login, password or extra.key_file; host/port if not set here
 
-Organisation ids and `{org}` placeholders are filled in; `${VAR}` in url/path/host is
-expanded from the environment.
+Organisation ids and `{org}` placeholders are filled in; `${VAR}` in url/path/host/ca_bundle
+is expanded from the environment.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class SourceConfig:
     retries: int = 4
     backoff_seconds: float = 1.0
     timeout_seconds: float = 30.0
+    ca_bundle: str | None = None  # PEM file of a private CA (default: the system's CAs)
     # sftp
     host: str | None = None
     port: int | None = None

@@ -1,9 +1,12 @@
 """Credentials of a source: an Airflow connection, looked up by `conn_id`.
 
-Inside an Airflow task the Task SDK resolves it (metadata database, secrets backend or an
-`AIRFLOW_CONN_<ID>` environment variable). Outside Airflow (the `ewto` command, tests) the
-`AIRFLOW_CONN_<ID>` variable is parsed here, as JSON or as a connection URI, so the same
-configuration works everywhere and no secret is ever written into config/members.yml.
+Looked up through the Task SDK (`airflow.sdk.Connection.get`, what `BaseHook.get_connection`
+calls): inside a task it asks the configured secrets backends, the `AIRFLOW_CONN_<ID>`
+environment variable, and the metadata database through the API server (connections added
+in the UI or with `airflow connections add`); outside a task (the `ewto` command, tests) the
+environment variable and external secrets backends. Only where Airflow is not installed is
+`AIRFLOW_CONN_<ID>` parsed here (JSON or URI), so the same configuration works everywhere and
+no secret is ever written into config/members.yml.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Credentials:
     password: str | None = None
     schema: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    via: str = "environment"  # "task-sdk" (airflow.sdk.Connection.get) or "environment"
 
     def __repr__(self) -> str:  # never print a secret into a task log
         return f"Credentials(conn_id={self.conn_id!r}, host={self.host!r}, login={self.login!r})"
@@ -73,14 +77,19 @@ def parse_connection(conn_id: str, value: str) -> Credentials:
 
 
 def _from_airflow(conn_id: str) -> Credentials | None:
+    """The connection through the Task SDK; None when Airflow is not installed."""
     try:
-        from airflow.sdk import BaseHook
+        from airflow.sdk import Connection
+        from airflow.sdk.exceptions import AirflowNotFoundException
     except ImportError:  # pragma: no cover - ewto without Airflow
         return None
     try:
-        conn = BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - not in a task, or not defined: reported by the caller
-        return None
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException as exc:
+        raise MissingConnection(
+            f"Airflow connection {conn_id!r} is not defined (add it in the UI, with "
+            f"`airflow connections add`, or as the environment variable {_env_name(conn_id)})"
+        ) from exc
     extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
     return Credentials(
         conn_id,
@@ -90,6 +99,7 @@ def _from_airflow(conn_id: str) -> Credentials | None:
         password=conn.password,
         schema=conn.schema,
         extra=dict(extra or {}),
+        via="task-sdk",
     )
 
 
@@ -97,13 +107,12 @@ def get_credentials(conn_id: str | None) -> Credentials | None:
     """The connection `conn_id` (None when no conn_id); MissingConnection if undefined."""
     if not conn_id:
         return None
-    env = os.environ.get(_env_name(conn_id))
+    creds = _from_airflow(conn_id)
+    if creds is not None:
+        return creds
+    env = os.environ.get(_env_name(conn_id))  # pragma: no cover - ewto without Airflow
     if env:
         return parse_connection(conn_id, env)
-    creds = _from_airflow(conn_id)
-    if creds is None:
-        raise MissingConnection(
-            f"Airflow connection {conn_id!r} is not defined (add it in the UI, with "
-            f"`airflow connections add`, or as the environment variable {_env_name(conn_id)})"
-        )
-    return creds
+    raise MissingConnection(
+        f"connection {conn_id!r} is not defined: set the environment variable {_env_name(conn_id)}"
+    )

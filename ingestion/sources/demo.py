@@ -4,7 +4,8 @@
   (point EWTO_CONFIG_DIR at it).
 - `RecordsServer`: an HTTP API serving the simulated exports of some organisations as
   paginated JSON records (`GET /api/<org>/<dataset>?period=YYYY-MM&page=N`, bearer token
-  checked), answering 500 for the organisations told to fail.
+  checked), answering 500 for the organisations told to fail; `ETag` and `Last-Modified`
+  on every page, `304 Not Modified` to a matching `If-None-Match` / `If-Modified-Since`.
 - `sftp_server_main`: an SFTP server (asyncssh, a dev dependency) over a folder, run as
   `python -m ingestion.sources.demo sftp --root DIR --port N --user U --password P`.
 """
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -72,6 +74,22 @@ def _records_of(path: Path) -> list[dict[str, Any]]:
     return raw.frame.drop("source_row", strict=False).cast(pl.String).to_dicts()
 
 
+def _not_modified(headers: Any, etag: str, mtime: float) -> bool:
+    """RFC 9110: If-None-Match wins over If-Modified-Since (seconds resolution)."""
+    from email.utils import parsedate_to_datetime
+
+    match = headers.get("If-None-Match")
+    if match:
+        return etag in [m.strip() for m in match.split(",")] or match.strip() == "*"
+    since = headers.get("If-Modified-Since")
+    if not since:
+        return False
+    try:
+        return parsedate_to_datetime(since).timestamp() >= int(mtime)
+    except (TypeError, ValueError):
+        return False
+
+
 class RecordsServer:
     """Serve `drop_dir/<org>/<dataset>/<file with YYYY-MM>` as paginated JSON records."""
 
@@ -89,18 +107,23 @@ class RecordsServer:
         self.fail = set(fail or ())
         self.page_size = page_size
         self.requests: list[str] = []
+        self.not_modified = 0  # requests answered 304
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def _send(self, code: int, body: Any, modified: float | None = None) -> None:
+            def _send(
+                self, code: int, body: Any, modified: float | None = None, etag: str | None = None
+            ) -> None:
                 data = json.dumps(body).encode("utf-8")
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 if modified is not None:
                     self.send_header("Last-Modified", formatdate(modified, usegmt=True))
+                if etag is not None:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -123,7 +146,16 @@ class RecordsServer:
                 files = sorted(folder.glob(f"*{period}*")) if period and folder.is_dir() else []
                 if not files:
                     return self._send(404, {"error": f"nothing for {org} {dataset} {period}"})
-                rows = _records_of(files[-1])  # the latest version (_v2 sorts after)
+                latest = files[-1]  # the latest version (_v2 sorts after)
+                mtime = latest.stat().st_mtime
+                etag = '"' + hashlib.sha256(latest.read_bytes()).hexdigest()[:20] + '"'
+                if _not_modified(self.headers, etag, mtime):
+                    outer.not_modified += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return None
+                rows = _records_of(latest)
                 lo = (page - 1) * outer.page_size
                 batch = rows[lo : lo + outer.page_size]
                 nxt = (
@@ -132,7 +164,7 @@ class RecordsServer:
                     else None
                 )
                 body = {"records": batch, "next": nxt, "total": len(rows)}
-                return self._send(200, body, files[-1].stat().st_mtime)  # published at its arrival
+                return self._send(200, body, mtime, etag)  # published at its arrival
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

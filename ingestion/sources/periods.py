@@ -1,10 +1,15 @@
 """Which months to ask a source for.
 
-The collection runs daily: each run asks for the previous month (the one just closed) and
-re-checks the months of the last `lookback_months` that are still missing (no accepted
-submission yet), for a member only the months it was a member. A run with an explicit
-period (`YYYY-MM` or `YYYY-MM..YYYY-MM`, the DAG's `period` param) asks for exactly those:
-that is how a backfill works.
+Two schedules (dags/ewto_collect.py):
+- `ewto_collect`, monthly (the 1st, 06:00 UTC): a run collects the month before its logical
+  date, and only that month, from every source; a backfill over logical dates
+  (`airflow backfill create`) therefore collects one month per run.
+- `ewto_recheck`, daily (the other days): an API is asked for the previous month and the
+  months of the last `lookback_months` that are still missing (no accepted submission
+  yet), for a member only the months it was a member; a listed source (drop folder, SFTP)
+  takes every new file, whatever its month (a late correction is never missed).
+A run with an explicit period (`YYYY-MM` or `YYYY-MM..YYYY-MM`, the DAGs' `period` param)
+asks for exactly those months, whichever the DAG: the other way to backfill.
 """
 
 from __future__ import annotations
@@ -49,3 +54,18 @@ def still_missing(
 ) -> list[tuple[str, str]]:
     """(dataset, period) pairs of `periods` without an accepted submission."""
     return [(ds, p) for p in periods for ds in datasets if (org_id, ds, p) not in accepted]
+
+
+MONTHLY, RECHECK = "monthly", "recheck"
+
+
+def periods_of_run(kind: str, logical_day: dt.date, period_param: str | None = None) -> list[str] | None:
+    """The months a collection run asks for: the `period` param when given; a monthly run
+    the month before its logical date; a re-check None (the source decides: see above)."""
+    if period_param:
+        return parse_periods(period_param)
+    if kind == MONTHLY:
+        return [previous_month(logical_day)]
+    if kind == RECHECK:
+        return None
+    raise ValueError(f"unknown kind of collection run {kind!r}")

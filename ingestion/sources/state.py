@@ -2,8 +2,9 @@
 
 One file per organisation (mapped collection tasks never write the same file), replaced
 atomically. It keeps, per source item (a remote file, or one dataset and period of an
-API), the source version seen (size and mtime, ETag, or checksum) and the SHA-256 of the
-bytes written to the inbox, so a file is neither downloaded again while unchanged nor
+API), the source version seen (size and mtime, ETag, or checksum; for an API also the
+`ETag`/`Last-Modified` it answered, sent back as a conditional request) and the SHA-256 of
+the bytes written to the inbox, so a file is neither downloaded again while unchanged nor
 written twice when the same bytes come back under another name.
 """
 
@@ -50,13 +51,36 @@ class FetchedState:
     def has_sha(self, sha256: str) -> bool:
         return any(item.get("sha256") == sha256 for item in self.items.values())
 
-    def record(self, key: str, version: str, sha256: str | None, inbox_path: str | None) -> None:
-        self.items[key] = {
+    def record(
+        self,
+        key: str,
+        version: str,
+        sha256: str | None,
+        inbox_path: str | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        item: dict[str, Any] = {
             "version": version,
             "sha256": sha256,
             "inbox_path": inbox_path,
             "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+        if etag:
+            item["etag"] = etag
+        if last_modified:
+            item["last_modified"] = last_modified
+        self.items[key] = item
+
+    def validators(self, key: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) of the last answer for `key`, for a conditional request."""
+        item = self.items.get(key) or {}
+        return item.get("etag"), item.get("last_modified")
+
+    def checked(self, key: str) -> None:
+        """The source answered 304 for `key`: its recorded version is still current."""
+        if key in self.items:
+            self.items[key]["checked_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
     def save(self) -> None:
         body = {"org_id": self.org_id, "items": dict(sorted(self.items.items()))}
