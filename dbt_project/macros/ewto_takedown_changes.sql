@@ -66,12 +66,58 @@
     from ({{ select_sql }}) as e(change, submission_id, member_id, month)
 {%- endmacro %}
 
+{#- What an incremental run of fct_takedowns changes, from the change log (a few thousand
+    rows) instead of the table: the submissions the table holds are those whose last event
+    since the last `rebuilt` is `appended`. Returns {'new': rows (submission_id, org_id,
+    period) of the current accepted submissions with rows that the table does not hold,
+    'pruned': rows (submission_id, member_id, 'YYYY-MM') of those it holds that are no longer
+    current}. Without a log yet (a warehouse built before it existed; the first pre-hook then
+    creates it from the table), `new` is found by scanning the table and `pruned` is none.
+    Runs at execution time only. -#}
+{% macro ewto_takedowns_delta(relation) -%}
+    {%- if not execute -%}{{ return({'new': [], 'pruned': []}) }}{%- endif -%}
+    {%- if not ewto_changes_table_exists() -%}
+        {{ return({'new': ewto_new_current_submissions('takedowns', relation), 'pruned': none}) }}
+    {%- endif -%}
+    {%- set sql -%}
+        with rebuilt as (
+            select coalesce(max(seq), 0) as seq from {{ ewto_changes_table() }} where change = 'rebuilt'
+        ),
+        held as (
+            select submission_id, arg_max(member_id, seq) as member_id, arg_max(month, seq) as month
+            from {{ ewto_changes_table() }}
+            where change in ('appended', 'pruned') and seq > (select seq from rebuilt)
+            group by submission_id
+            having arg_max(change, seq) = 'appended'
+        ),
+        current_submissions as (
+            select submission_id, org_id, period, row_count
+            from {{ ref('int_submissions_current') }}
+            where dataset = 'takedowns'
+        )
+        select 'new' as kind, c.submission_id, c.org_id, c.period
+        from current_submissions as c
+        where coalesce(c.row_count, 1) > 0
+          and c.submission_id not in (select submission_id from held)
+        union all
+        select 'pruned', h.submission_id, h.member_id, strftime(h.month, '%Y-%m')
+        from held as h
+        where h.submission_id not in (select submission_id from current_submissions)
+        order by 1, 2
+    {%- endset -%}
+    {%- set out = {'new': [], 'pruned': []} -%}
+    {%- for r in run_query(sql).rows -%}
+        {%- do out[r[0]].append([r[1], r[2], r[3]]) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
 {#- Pre-hooks of fct_takedowns (rendered and run one after the other inside the model's
     transaction; full builds: nothing). Incremental runs: (1) the log tables exist (created,
     with every submission already in the table logged as appended, when an older warehouse
     has none); (2) the submissions that are no longer the current accepted one of their org
-    and period are collected; (3) they are logged as pruned and the new current submissions
-    as appended; (4) the pruned rows are deleted. -#}
+    and period are logged as pruned, the new current ones as appended, and the pruned rows
+    are deleted. -#}
 {% macro ewto_takedowns_log_setup() -%}
     {%- if is_incremental() -%}
         {%- set existed = ewto_changes_table_exists() -%}
@@ -82,38 +128,22 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro ewto_takedowns_collect_pruned() -%}
-    {%- if is_incremental() -%}
-        create or replace temp table fct_takedowns__pruned as
-        select distinct submission_id, member_id, month
-        from {{ this }}
-        where submission_id not in (
-            select submission_id from {{ ref('int_submissions_current') }} where dataset = 'takedowns'
-        )
-    {%- endif -%}
-{%- endmacro %}
-
 {% macro ewto_takedowns_log_run() -%}
     {%- if is_incremental() -%}
-        {%- set new_submissions = ewto_new_current_submissions('takedowns', this) -%}
-        {%- set appended -%}
-            select 'pruned', submission_id, member_id, month from temp.fct_takedowns__pruned
-            {%- for s in new_submissions %}
+        {%- set delta = ewto_takedowns_delta(this) -%}
+        {%- set events -%}
+            select null, null, null, null where false
+            {%- for s in delta['pruned'] %}
+            union all select 'pruned', '{{ s[0] | replace("'", "''") }}', '{{ s[1] | replace("'", "''") }}', {{ period_to_month("'" ~ s[2] ~ "'") }}
+            {%- endfor %}
+            {%- for s in delta['new'] %}
             union all select 'appended', '{{ s[0] | replace("'", "''") }}', '{{ s[1] | replace("'", "''") }}', {{ period_to_month("'" ~ s[2] ~ "'") }}
             {%- endfor %}
         {%- endset -%}
-        {{ ewto_log_changes(appended) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro ewto_takedowns_delete_pruned() -%}
-    {%- if is_incremental() and execute -%}
-        {%- set n = run_query("select count(*) from temp.fct_takedowns__pruned").rows[0][0] -%}
-        {%- if n > 0 -%}
-        delete from {{ this }}
-        where submission_id in (select submission_id from temp.fct_takedowns__pruned);
+        {{ ewto_log_changes(events) }};
+        {%- if delta['pruned'] %}
+        delete from {{ this }} where submission_id in {{ ewto_submission_id_list(delta['pruned']) }};
         {%- endif %}
-        drop table temp.fct_takedowns__pruned
     {%- endif -%}
 {%- endmacro %}
 

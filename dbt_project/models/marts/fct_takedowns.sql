@@ -4,9 +4,7 @@
     on_schema_change='fail',
     pre_hook=[
         "{{ ewto_takedowns_log_setup() }}",
-        "{{ ewto_takedowns_collect_pruned() }}",
         "{{ ewto_takedowns_log_run() }}",
-        "{{ ewto_takedowns_delete_pruned() }}",
     ],
     post_hook="{{ ewto_takedowns_post_hook() }}"
 ) }}
@@ -18,10 +16,11 @@
 -- their lake files (macro ewto_lake_files), not the whole lake. A full build (or
 -- --full-refresh) reads every current file through int_takedowns_current.
 -- Every run logs which submissions it appended or pruned (macros/ewto_takedown_changes.sql),
--- in the same transaction: the uniqueness tests and the KPI marts downstream work on those
+-- in the same transaction; the log is also how an incremental run finds them without
+-- scanning the table. The uniqueness tests and the KPI marts downstream work on those
 -- submissions and member-months only.
 -- depends_on: {{ ref('int_submissions_current') }}
-{%- set new_submissions = ewto_new_current_submissions('takedowns', this) if is_incremental() else [] %}
+{%- set new_submissions = ewto_takedowns_delta(this)['new'] if is_incremental() else [] %}
 
 with items as (
 {%- if is_incremental() %}
