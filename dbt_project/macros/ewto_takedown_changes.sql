@@ -213,7 +213,7 @@
 
 {#- Post-hook of a consumer mart: it has taken every change logged so far into account. -#}
 {% macro ewto_mark_consumed(consumer) -%}
-    {{ ewto_changes_ddl() }};
+    {%- if not ewto_changes_table_exists() %}{{ ewto_changes_ddl() }};{% endif %}
     insert or replace into {{ ewto_marks_table() }}
     select '{{ consumer }}', coalesce(max(seq), 0), '{{ invocation_id }}', now()::timestamp
     from {{ ewto_changes_table() }}
@@ -236,7 +236,7 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if marks -%}
-        {{ ewto_changes_ddl() }};
+        {%- if not ewto_changes_table_exists() %}{{ ewto_changes_ddl() }};{% endif %}
         {%- for key in marks %}
         insert or replace into {{ ewto_marks_table() }}
         select '{{ key }}', coalesce(max(seq), 0), '{{ invocation_id }}', now()::timestamp
