@@ -2,17 +2,25 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ ewto_prune_non_current(this, 'takedowns') }}"
+    pre_hook=[
+        "{{ ewto_takedowns_log_setup() }}",
+        "{{ ewto_takedowns_log_run() }}",
+    ],
+    post_hook="{{ ewto_takedowns_post_hook() }}"
 ) }}
 -- One row per actioned item of the current accepted takedowns submissions.
 -- Incremental by submission (one submission = one member and period): before each
--- incremental run the pre-hook deletes the rows of submissions that are no longer current
+-- incremental run the pre-hooks delete the rows of submissions that are no longer current
 -- (replaced by a later accepted file of the same org and period, including a zero-row one);
 -- the run then appends the rows of the current submissions not yet in the table, reading only
 -- their lake files (macro ewto_lake_files), not the whole lake. A full build (or
 -- --full-refresh) reads every current file through int_takedowns_current.
+-- Every run logs which submissions it appended or pruned (macros/ewto_takedown_changes.sql),
+-- in the same transaction; the log is also how an incremental run finds them without
+-- scanning the table. The uniqueness tests and the KPI marts downstream work on those
+-- submissions and member-months only.
 -- depends_on: {{ ref('int_submissions_current') }}
-{%- set new_submissions = ewto_new_current_submissions('takedowns', this) if is_incremental() else [] %}
+{%- set new_submissions = ewto_takedowns_delta(this)['new'] if is_incremental() else [] %}
 
 with items as (
 {%- if is_incremental() %}
