@@ -20,6 +20,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -549,6 +550,91 @@ def _read_xlsx(data: bytes, declared: ExportFormat) -> pl.DataFrame:
         pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int64).alias("source_row")
     )
     return _drop_blank_rows(frame)
+
+
+# ------------------------------------------------------------------------ CSV in pieces
+
+
+class NotStreamable(Exception):
+    """The file cannot be read in pieces with the same result as whole: read it whole."""
+
+
+def csv_pieces(
+    path: Path, data: bytes, declared: ExportFormat, piece_bytes: int
+) -> Iterator[RawTable] | None:
+    """A large CSV as consecutive pieces of whole lines, each read like a file of its own.
+
+    Why: a file read whole holds every text column of every row at once (about 2.5x the
+    file's size), and everything after the read multiplies that. Read in pieces, the intake
+    holds one piece at a time. Each piece is the header line plus whole lines of the file,
+    decoded on its own (a line break byte is never part of another character in UTF-8 or
+    GB18030/GBK) and parsed by `read_csv_bytes` (same checks, same typing), its
+    `source_row` shifted to the file's line numbers.
+
+    None when reading in pieces could differ from reading whole, and the caller reads the
+    file whole: not a CSV, not larger than one piece, a BOM or NUL bytes, an encoding other
+    than UTF-8 or GB18030/GBK first in line (`decode_bytes`), a quote character anywhere (a
+    quoted field may hold a line break, so a line break is not always a record's end),
+    classic-Mac line ends, or no line after the header. The generator raises
+    `NotStreamable` when a piece does not decode in that encoding (the whole file will be
+    read in the next one) or shows a column without a name (whether it holds values is a
+    whole-file question), and `FileUnreadable` for a bad piece: the caller then reads the
+    file whole, which gives the authoritative message and line.
+    """
+    if len(data) <= piece_bytes or data.startswith(BOM_UTF8) or data.startswith(BOMS_UTF16):
+        return None
+    try:
+        if detect_type(path, data, declared) != "csv":
+            return None
+    except FileUnreadable:
+        return None  # read whole, it gets its message
+    if b"\x00" in data or b'"' in data or b"\n" not in data:
+        return None
+    enc = (declared.encoding or "utf-8").lower().replace("_", "-")
+    first = "utf-8" if enc in ("detect", "utf-8", "utf8", "utf-16", "utf16") else enc
+    ascii_only = data.isascii()  # the same text in any of these encodings: no conversion
+    if first not in ("utf-8", "gb18030", "gbk"):
+        return None
+    lead = LEADING_BREAKS.match(data).end()  # type: ignore[union-attr]
+    end = data.find(b"\n", lead)
+    if end < 0 or end + 1 >= len(data):
+        return None
+    return _pieces(data, lead, end + 1, first, ascii_only, declared, piece_bytes)
+
+
+def _as_utf8(piece: bytes, enc: str, ascii_only: bool) -> bytes:
+    """A piece of the file as UTF-8; NotStreamable when it is not text in `enc`."""
+    if ascii_only:
+        return piece
+    try:
+        if enc == "utf-8":
+            piece.decode("utf-8")  # checked only: the bytes are UTF-8 already
+            return piece
+        return piece.decode(enc).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotStreamable(f"not {enc}") from exc
+
+
+def _pieces(
+    data: bytes, lead: int, start: int, enc: str, ascii_only: bool, declared: ExportFormat, piece_bytes: int
+) -> Iterator[RawTable]:
+    header = _as_utf8(data[lead:start], enc, ascii_only)
+    line = data.count(b"\n", 0, start) + 1  # the file's line number of the piece's first line
+    while start < len(data):
+        cut = data.find(b"\n", min(start + piece_bytes, len(data) - 1))
+        cut = len(data) if cut < 0 else cut + 1
+        piece = data[start:cut]
+        lines = piece.count(b"\n")
+        frame, _ = read_csv_bytes(header + _as_utf8(piece, enc, ascii_only), declared.delimiter, declared)
+        del piece
+        frame = _strip_headers(frame)
+        if any(_unnamed(c) for c in frame.columns if c != "source_row"):
+            raise NotStreamable("a column without a name")
+        # in the piece the header is line 1, its first line line 2
+        frame = frame.with_columns(pl.col("source_row") + (line - 2))
+        yield RawTable(frame, "csv", enc, "line")
+        line += lines
+        start = cut
 
 
 # ------------------------------------------------------------------------ entry point
