@@ -573,9 +573,12 @@ def csv_pieces(
 
     None when reading in pieces could differ from reading whole, and the caller reads the
     file whole: not a CSV, not larger than one piece, a BOM or NUL bytes, an encoding other
-    than UTF-8 or GB18030/GBK first in line (`decode_bytes`), a quote character anywhere (a
-    quoted field may hold a line break, so a line break is not always a record's end),
-    classic-Mac line ends, or no line after the header. The generator raises
+    than UTF-8 or GB18030/GBK first in line (`decode_bytes`), classic-Mac line ends, or no
+    line after the header. A quoted field may hold a line break, so a piece ends only at a
+    line break preceded by an even number of quote characters (outside any quoted field; an
+    escaped quote is two); should a quote inside an unquoted value upset that count, the
+    piece then ends inside a quoted field, which the parser rejects (unclosed quote), and
+    the file is read whole. The generator raises
     `NotStreamable` when a piece does not decode in that encoding (the whole file will be
     read in the next one) or shows a column without a name (whether it holds values is a
     whole-file question), and `FileUnreadable` for a bad piece: the caller then reads the
@@ -588,7 +591,7 @@ def csv_pieces(
             return None
     except FileUnreadable:
         return None  # read whole, it gets its message
-    if b"\x00" in data or b'"' in data or b"\n" not in data:
+    if b"\x00" in data or b"\n" not in data:
         return None
     enc = (declared.encoding or "utf-8").lower().replace("_", "-")
     first = "utf-8" if enc in ("detect", "utf-8", "utf8", "utf-16", "utf16") else enc
@@ -596,10 +599,24 @@ def csv_pieces(
     if first not in ("utf-8", "gb18030", "gbk"):
         return None
     lead = LEADING_BREAKS.match(data).end()  # type: ignore[union-attr]
-    end = data.find(b"\n", lead)
-    if end < 0 or end + 1 >= len(data):
+    end = _record_end(data, lead, lead)
+    if end >= len(data):
         return None
-    return _pieces(data, lead, end + 1, first, ascii_only, declared, piece_bytes)
+    return _pieces(data, lead, end, first, ascii_only, declared, piece_bytes)
+
+
+def _record_end(data: bytes, start: int, at: int) -> int:
+    """Just after the first line break at or after `at` that ends a record begun at `start`
+    (an even number of quote characters since `start`), or the end of the data."""
+    quotes = data.count(b'"', start, at)
+    while True:
+        nl = data.find(b"\n", at)
+        if nl < 0:
+            return len(data)
+        quotes += data.count(b'"', at, nl)
+        if quotes % 2 == 0:
+            return nl + 1
+        at = nl + 1
 
 
 def _as_utf8(piece: bytes, enc: str, ascii_only: bool) -> bytes:
@@ -619,10 +636,11 @@ def _pieces(
     data: bytes, lead: int, start: int, enc: str, ascii_only: bool, declared: ExportFormat, piece_bytes: int
 ) -> Iterator[RawTable]:
     header = _as_utf8(data[lead:start], enc, ascii_only)
+    header_lines = header.count(b"\n")  # more than one when a column name holds a line break
     line = data.count(b"\n", 0, start) + 1  # the file's line number of the piece's first line
     while start < len(data):
-        cut = data.find(b"\n", min(start + piece_bytes, len(data) - 1))
-        cut = len(data) if cut < 0 else cut + 1
+        at = min(start + piece_bytes, len(data) - 1)
+        cut = _record_end(data, start, at)
         piece = data[start:cut]
         lines = piece.count(b"\n")
         frame, _ = read_csv_bytes(header + _as_utf8(piece, enc, ascii_only), declared.delimiter, declared)
@@ -630,8 +648,8 @@ def _pieces(
         frame = _strip_headers(frame)
         if any(_unnamed(c) for c in frame.columns if c != "source_row"):
             raise NotStreamable("a column without a name")
-        # in the piece the header is line 1, its first line line 2
-        frame = frame.with_columns(pl.col("source_row") + (line - 2))
+        # in the piece the header takes the first lines, its first record starts after them
+        frame = frame.with_columns(pl.col("source_row") + (line - 1 - header_lines))
         yield RawTable(frame, "csv", enc, "line")
         line += lines
         start = cut

@@ -342,7 +342,8 @@ def test_reading_in_pieces_changes_nothing(
     assert "duplicate_record_id.csv" in streamed
     assert "gb18030_alibaba.csv" in streamed  # declared GB18030: each piece decoded on its own
     assert "undeclared_gbk_tencent.csv" not in streamed  # not UTF-8 as declared: read whole
-    assert "quoted_newlines_valid.csv" not in streamed  # a line break may be inside a value
+    assert "quoted_newlines_valid.csv" in streamed  # pieces end only outside quoted values
+    assert "quoted_newlines_with_error.csv" in streamed
     assert not list(other.staging.glob("*")), "nothing left in staging"
 
 
