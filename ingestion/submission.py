@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from .lake import CHECKS_SCHEMA, LAKE_SCHEMAS, SUBMISSIONS_SCHEMA, ensure_layout
 from .mapping import MappedTable, map_to_contract, rename_columns
 from .paths import Home
 from .pseudonymise import hash_series, pseudonym_key
-from .readers import NotStreamable, csv_pieces, read_table
+from .readers import NotStreamable, csv_pieces, read_table, release
 from .registry import Organisation, Registry, load_registry
 from .suites import suite_name
 from .validation import CheckResult, validate_files
@@ -134,6 +135,14 @@ class _Work:
     raw: pl.DataFrame | None = None  # the text as read, kept only for a quarantine copy
     run: Any = None  # the GX run that validated the file (for Data Docs)
     staged: StagedParquet | None = None  # lake rows of a file read in pieces, not yet in the lake
+    file: mmap.mmap | None = None  # a file larger than a piece, memory-mapped instead of read
+
+    def let_go(self) -> None:
+        """The file's content is no longer needed."""
+        self.data = b""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
@@ -439,7 +448,8 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
     (`csv_pieces`): the caller reads it whole.
     """
     req = w.request
-    pieces = csv_pieces(req.path, w.data, w.org.export, piece_bytes())
+    assert w.file is not None
+    pieces = csv_pieces(req.path, w.file, w.org.export, piece_bytes())
     if pieces is None:
         return False
     params = _validation_parameters(registry, req.org_id)
@@ -492,7 +502,6 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
         for col in whole.unknown_columns
     ]
     w.staged = staged if staged.started else None
-    w.data = b""
     return True
 
 
@@ -512,13 +521,21 @@ def submit_files(
     for req in requests:
         org = check_request(registry, req)
         try:
-            data = req.path.read_bytes()
+            large = req.path.stat().st_size > piece_bytes()
+            if large:  # mapped, not read: it may be read in pieces (`_read_in_pieces`)
+                with open(req.path, "rb") as fh:
+                    file: mmap.mmap | None = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                data = b""
+            else:
+                file, data = None, req.path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {req.path}: {exc.strerror}") from exc
-        sha = hashlib.sha256(data).hexdigest()
+        content = file if file is not None else data
+        sha = hashlib.sha256(content).hexdigest()
+        release(content, 0, len(content))
         sid = f"{req.org_id}_{req.dataset}_{req.period}_{sha[:12]}"
-        works.append(_Work(req, org, data, sha, sid, len(data)))
-        del data  # held by the work item only, which lets it go once read
+        works.append(_Work(req, org, data, sha, sid, len(content), file=file))
+        del data, file, content  # held by the work item only, which lets it go once read
 
     outcomes: dict[int, SubmissionOutcome] = {}
     to_validate: dict[str, list[int]] = {}
@@ -539,7 +556,7 @@ def submit_files(
             in_batch = sum(1 for o in outcomes.values() if o.duplicate_of == original)
             w.submission_id = f"{original}_dup{n_dups + in_batch + 1}"
             w.duplicate_of = original
-            w.data = b""  # never read again
+            w.let_go()  # never read again
             if prior.height:
                 outcomes[i] = _duplicate_outcome(home, w, original, prior["status"][0])
             else:
@@ -550,15 +567,20 @@ def submit_files(
             continue
         seen[partition_key] = w.submission_id
         seen_index[partition_key] = i
-        if not quarantine and _read_in_pieces(home, w, registry, key):
-            continue
+        if w.file is not None:
+            if not quarantine and _read_in_pieces(home, w, registry, key):
+                w.let_go()
+                continue
+            w.data = w.file[:]  # read whole after all
+            w.file.close()
+            w.file = None
         try:
             raw = read_table(w.request.path, w.data, w.org.export)
         except FileUnreadable as exc:
             w.read_error = _finding_for_unreadable(exc)
             continue
         finally:
-            w.data = b""  # the bytes are read: their memory is needed for what comes next
+            w.let_go()  # the bytes are read: their memory is needed for what comes next
         w.row_label = raw.row_label
         if quarantine:
             w.raw = raw.frame
