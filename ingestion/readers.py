@@ -606,7 +606,10 @@ def csv_pieces(
     end = _record_end(data, lead, lead)
     if end >= len(data):
         return None
-    return _pieces(data, lead, end, first, declared, piece_bytes)
+    # a piece to transcode is held three times over (bytes, str, UTF-8): half-size pieces
+    return _pieces(
+        data, lead, end, first, declared, piece_bytes if first == "utf-8" else max(1, piece_bytes // 2)
+    )
 
 
 def release(data: bytes | mmap.mmap, start: int, end: int) -> None:

@@ -390,7 +390,7 @@ def _quarantine_frame(w: _Work, outcome: SubmissionOutcome, key: bytes) -> pl.Da
     return pl.DataFrame(out)
 
 
-PIECE_BYTES = 64 << 20  # a large CSV is read, checked and landed this many bytes at a time
+PIECE_BYTES = 128 << 20  # a large CSV is read, checked and landed this many bytes at a time
 
 
 def piece_bytes() -> int:
