@@ -478,6 +478,7 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
                 staged.discard()  # rejected: nothing of it will land
             else:
                 staged.write(_lake_frame(w, key, mapped.frame))
+                fault_point("after_piece_staged")
             del mapped
     except (FileUnreadable, NotStreamable):
         staged.discard()
