@@ -184,12 +184,18 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
 
     peak_after["GX import"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    running: set[str] = set()  # a stage inside the same stage (read_table -> read_csv_bytes) counts once
+
     def timed(name: str, fn: Any) -> Any:
         def wrapper(*a: Any, **k: Any) -> Any:
+            if name in running:
+                return fn(*a, **k)
+            running.add(name)
             t, c = time.perf_counter(), time.process_time()
             try:
                 return fn(*a, **k)
             finally:
+                running.discard(name)
                 stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
                 stages_cpu[name] = stages_cpu.get(name, 0.0) + time.process_time() - c
                 peak_after[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -197,6 +203,12 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
         return wrapper
 
     submission.read_table = timed("read", submission.read_table)
+    # a large CSV is read in pieces (`csv_pieces`): each piece's parse is timed as "read"
+    from ingestion import atomic, readers
+
+    readers.read_csv_bytes = timed("read", readers.read_csv_bytes)
+    atomic.StagedParquet.write = timed("land+history", atomic.StagedParquet.write)  # type: ignore[method-assign]
+    atomic.StagedParquet.commit = timed("land+history", atomic.StagedParquet.commit)  # type: ignore[method-assign]
     submission.map_to_contract = timed("map", submission.map_to_contract)
     submission.validate_files = timed("validate", submission.validate_files)
     submission.hash_series = timed("hash", submission.hash_series)

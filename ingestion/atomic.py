@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -63,3 +64,50 @@ def file_lock(path: Path, waiting: str | None = None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class StagedParquet:
+    """One Parquet file written part by part (a row group per part) out of sight, then
+    renamed into place at once, or discarded.
+
+    Why: a file read in pieces is landed piece by piece without holding all its rows, yet
+    readers must see the whole file or nothing. The parts go to a temporary file in a
+    staging folder outside the lake (on the same file system, so the rename is atomic);
+    `commit` flushes it to disk and renames it over the target.
+    """
+
+    def __init__(self, tmp: Path, compression_level: int | None = None) -> None:
+        self.tmp = tmp
+        self.level = compression_level
+        self._writer: Any = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        if self._writer is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(
+                self.tmp, table.schema, compression="zstd", compression_level=self.level
+            )
+        self._writer.write_table(table)
+
+    @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    def commit(self, path: Path) -> None:
+        assert self._writer is not None, "nothing was written"
+        self._writer.close()
+        self._writer = None
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.tmp, path)
+        _fsync_dir(path.parent)
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.tmp.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ Layout (documented in docs/operations.md):
   auth/tokens.json, incoming/                      upload API tokens (hashes) and uploads in flight
   quarantine/<org>/<submission_id>.parquet         opt-in (EWTO_QUARANTINE=1): rejected rows, ids hashed
   data_docs/                                       GX Data Docs of the validation runs (ids redacted)
+  staging/<submission_id>.<pid>.tmp                a large file's lake rows while it is read in pieces
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class Home:
     def quarantine(self) -> Path:
         """Opt-in (EWTO_QUARANTINE=1) pseudonymised copies of rejected files."""
         return self.root / "quarantine"
+
+    @property
+    def staging(self) -> Path:
+        """Lake files being written in pieces (renamed into the lake when accepted)."""
+        return self.root / "staging"
 
     @property
     def data_docs(self) -> Path:

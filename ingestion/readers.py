@@ -18,8 +18,10 @@ import csv
 import html
 import io
 import json
+import mmap
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -549,6 +551,132 @@ def _read_xlsx(data: bytes, declared: ExportFormat) -> pl.DataFrame:
         pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int64).alias("source_row")
     )
     return _drop_blank_rows(frame)
+
+
+# ------------------------------------------------------------------------ CSV in pieces
+
+
+class NotStreamable(Exception):
+    """The file cannot be read in pieces with the same result as whole: read it whole."""
+
+
+def csv_pieces(
+    path: Path, data: bytes | mmap.mmap, declared: ExportFormat, piece_bytes: int
+) -> Iterator[RawTable] | None:
+    """A large CSV as consecutive pieces of whole lines, each read like a file of its own.
+
+    Why: a file read whole holds every text column of every row at once (about 2.5x the
+    file's size), and everything after the read multiplies that. Read in pieces, the intake
+    holds one piece at a time. `data` may be a memory map of the file: each piece is copied
+    out of it and its pages are then dropped from the process's memory (`release`), so the
+    file itself is never resident whole either. Each piece is the header line plus whole
+    lines of the file, decoded on its own (a line break byte is never part of another
+    character in UTF-8 or GB18030/GBK) and parsed by `read_csv_bytes` (same checks, same
+    typing), its `source_row` shifted to the file's line numbers.
+
+    None when reading in pieces could differ from reading whole, and the caller reads the
+    file whole: not a CSV, not larger than one piece, a BOM or NUL bytes, an encoding other
+    than UTF-8 or GB18030/GBK first in line (`decode_bytes`), classic-Mac line ends, or no
+    line after the header. A quoted field may hold a line break, so a piece ends only at a
+    line break preceded by an even number of quote characters (outside any quoted field; an
+    escaped quote is two); should a quote inside an unquoted value upset that count, the
+    piece then ends inside a quoted field, which the parser rejects (unclosed quote), and
+    the file is read whole. The generator raises `NotStreamable` when a piece does not
+    decode in that encoding (the whole file will be read in the next one) or shows a
+    column without a name (whether it holds values is a whole-file question), and
+    `FileUnreadable` for a bad piece: the caller then reads the file whole, which gives the
+    authoritative message and line.
+    """
+    head = data[:8]
+    if len(data) <= piece_bytes or head.startswith(BOM_UTF8) or head.startswith(BOMS_UTF16):
+        return None
+    if head[:4] in (b"PAR1", b"PK\x03\x04") or head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return None
+    if detect_type(path, head, declared) != "csv":
+        return None
+    binary = data.find(b"\x00") >= 0
+    release(data, 0, len(data))
+    if binary or data.find(b"\n") < 0:
+        return None
+    enc = (declared.encoding or "utf-8").lower().replace("_", "-")
+    first = "utf-8" if enc in ("detect", "utf-8", "utf8", "utf-16", "utf16") else enc
+    if first not in ("utf-8", "gb18030", "gbk"):
+        return None
+    lead = LEADING_BREAKS.match(data).end()  # type: ignore[union-attr, call-overload]
+    end = _record_end(data, lead, lead)
+    if end >= len(data):
+        return None
+    # a piece to transcode is held three times over (bytes, str, UTF-8): half-size pieces
+    return _pieces(
+        data, lead, end, first, declared, piece_bytes if first == "utf-8" else max(1, piece_bytes // 2)
+    )
+
+
+def release(data: bytes | mmap.mmap, start: int, end: int) -> None:
+    """Drop a range of a memory-mapped file from the process's resident memory (the pages
+    are read again from the page cache if touched again); nothing for bytes."""
+    if isinstance(data, mmap.mmap) and end > start:
+        low = start - start % mmap.PAGESIZE
+        data.madvise(mmap.MADV_DONTNEED, low, end - low)
+
+
+def _count(data: bytes | mmap.mmap, byte: bytes, start: int, end: int) -> int:
+    """How often a single byte occurs in data[start:end] (a memory map in 64 MB slices)."""
+    if isinstance(data, bytes):
+        return data.count(byte, start, end)
+    step = 1 << 26
+    return sum(data[i : min(i + step, end)].count(byte) for i in range(start, end, step))
+
+
+def _record_end(data: bytes | mmap.mmap, start: int, at: int) -> int:
+    """Just after the first line break at or after `at` that ends a record begun at `start`
+    (an even number of quote characters since `start`), or the end of the data."""
+    quotes = _count(data, b'"', start, at)
+    while True:
+        nl = data.find(b"\n", at)
+        if nl < 0:
+            return len(data)
+        quotes += _count(data, b'"', at, nl)
+        if quotes % 2 == 0:
+            return nl + 1
+        at = nl + 1
+
+
+def _as_utf8(piece: bytes, enc: str) -> bytes:
+    """A piece of the file as UTF-8; NotStreamable when it is not text in `enc`."""
+    if piece.isascii():
+        return piece  # the same text in UTF-8, GB18030 and GBK
+    try:
+        if enc == "utf-8":
+            piece.decode("utf-8")  # checked only: the bytes are UTF-8 already
+            return piece
+        return piece.decode(enc).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotStreamable(f"not {enc}") from exc
+
+
+def _pieces(
+    data: bytes | mmap.mmap, lead: int, start: int, enc: str, declared: ExportFormat, piece_bytes: int
+) -> Iterator[RawTable]:
+    header = _as_utf8(data[lead:start], enc)
+    header_lines = header.count(b"\n")  # more than one when a column name holds a line break
+    line = _count(data, b"\n", 0, start) + 1  # the file's line number of the piece's first line
+    while start < len(data):
+        at = min(start + piece_bytes, len(data) - 1)
+        cut = _record_end(data, start, at)
+        piece = data[start:cut]
+        release(data, start, cut)
+        lines = piece.count(b"\n")
+        frame, _ = read_csv_bytes(header + _as_utf8(piece, enc), declared.delimiter, declared)
+        del piece
+        frame = _strip_headers(frame)
+        if any(_unnamed(c) for c in frame.columns if c != "source_row"):
+            raise NotStreamable("a column without a name")
+        # in the piece the header takes the first lines, its first record starts after them
+        frame = frame.with_columns(pl.col("source_row") + (line - 1 - header_lines))
+        yield RawTable(frame, "csv", enc, "line")
+        line += lines
+        start = cut
 
 
 # ------------------------------------------------------------------------ entry point

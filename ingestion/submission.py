@@ -11,15 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from . import data_docs
-from .atomic import file_lock, write_bytes, write_parquet
+from .atomic import StagedParquet, file_lock, write_bytes, write_parquet
 from .contract import CONTRACT_VERSION, DATASETS, columns
 from .errors import FileUnreadable, Finding, UsageError
 from .history import SubmissionRecord, latest_accepted, load_history
@@ -27,7 +28,7 @@ from .lake import CHECKS_SCHEMA, LAKE_SCHEMAS, SUBMISSIONS_SCHEMA, ensure_layout
 from .mapping import MappedTable, map_to_contract, rename_columns
 from .paths import Home
 from .pseudonymise import hash_series, pseudonym_key
-from .readers import read_table
+from .readers import NotStreamable, csv_pieces, read_table, release
 from .registry import Organisation, Registry, load_registry
 from .suites import suite_name
 from .validation import CheckResult, validate_files
@@ -133,15 +134,26 @@ class _Work:
     row_label: str | None = None  # "line" or "row", from the type the reader detected
     raw: pl.DataFrame | None = None  # the text as read, kept only for a quarantine copy
     run: Any = None  # the GX run that validated the file (for Data Docs)
+    staged: StagedParquet | None = None  # lake rows of a file read in pieces, not yet in the lake
+    file: mmap.mmap | None = None  # a file larger than a piece, memory-mapped instead of read
+
+    def let_go(self) -> None:
+        """The file's content is no longer needed."""
+        self.data = b""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 def _finding_for_unreadable(exc: FileUnreadable) -> Finding:
     return Finding(exc.rule, None, "blocking", 0, exc.message)
 
 
-def _lake_frame(work: _Work, key: bytes) -> pl.DataFrame:
-    assert work.mapped is not None
-    frame = work.mapped.frame
+def _lake_frame(work: _Work, key: bytes, frame: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The lake's rows of the file (or of `frame`, one piece of it): ids hashed."""
+    if frame is None:
+        assert work.mapped is not None
+        frame = work.mapped.frame
     schema = LAKE_SCHEMAS[work.request.dataset]
     constants = {
         "submission_id": work.submission_id,
@@ -378,6 +390,122 @@ def _quarantine_frame(w: _Work, outcome: SubmissionOutcome, key: bytes) -> pl.Da
     return pl.DataFrame(out)
 
 
+PIECE_BYTES = 128 << 20  # a large CSV is read, checked and landed this many bytes at a time
+
+
+def piece_bytes() -> int:
+    """Bytes of a large CSV handled at a time (EWTO_INTAKE_PIECE_BYTES; tests use small pieces)."""
+    try:
+        value = int(os.environ.get("EWTO_INTAKE_PIECE_BYTES", "") or PIECE_BYTES)
+    except ValueError:
+        value = PIECE_BYTES
+    return max(value, 1)
+
+
+def _merge(total: list[CheckResult], part: list[CheckResult]) -> list[CheckResult]:
+    """The results of consecutive pieces of one file, as one run over the whole file gives
+    them: counts added, the first ten examples (in file order) kept."""
+    if len(total) != len(part):
+        raise NotStreamable("the pieces ran different expectations")
+    out = []
+    for a, b in zip(total, part, strict=True):
+        if (a.rule, a.column, a.severity) != (b.rule, b.column, b.severity):
+            raise NotStreamable("the pieces ran different expectations")
+        out.append(
+            CheckResult(
+                a.rule,
+                a.column,
+                a.severity,
+                a.success and b.success,
+                a.rows_checked + b.rows_checked,
+                a.rows_failing + b.rows_failing,
+                (a.examples + b.examples)[:10],
+                (a.example_values + b.example_values)[:10],
+            )
+        )
+    return out
+
+
+def _validation_parameters(registry: Registry, org_id: str) -> dict[str, Any]:
+    return {
+        "member_platforms": list(registry.org(org_id).platforms),
+        "registry_platforms": sorted(registry.platform_ids()),
+    }
+
+
+def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> bool:
+    """Read, map, validate, hash and stage a large CSV one piece at a time.
+
+    Why: read whole, a 1 GB export needs over 5 GB of memory (text, typed columns and GX's
+    pandas copy at once); in pieces, one piece's worth. Every rule is a row-level rule except
+    the uniqueness of `record_id`, which GX checks once more on the whole file's ids (kept
+    for that and for the redaction of reports, `_redact`). Counts and the first ten example
+    lines are merged in file order, so verdicts, messages and line numbers are those of a
+    whole-file run. Lake rows go to a staged file that the commit renames into the lake
+    only when the whole file is accepted; a piece that fails stops the staging.
+
+    False (nothing done) when the file cannot be read in pieces with the same outcome
+    (`csv_pieces`): the caller reads it whole.
+    """
+    req = w.request
+    assert w.file is not None
+    pieces = csv_pieces(req.path, w.file, w.org.export, piece_bytes())
+    if pieces is None:
+        return False
+    params = _validation_parameters(registry, req.org_id)
+    staged = StagedParquet(home.staging / f"{w.submission_id}.{os.getpid()}.tmp", LAKE_ZSTD_LEVEL)
+    checks: list[CheckResult] | None = None
+    meta: MappedTable | None = None
+    ids: list[pl.DataFrame] = []
+    run: Any = None
+    try:
+        for raw in pieces:
+            mapped = map_to_contract(
+                raw.frame, req.dataset, w.org.export, w.org.timezone, req.period, _utc_naive(req.received_at)
+            )
+            del raw
+            if meta is None:
+                meta = replace(mapped, frame=mapped.frame.clear())
+            elif mapped.frame.schema != meta.frame.schema:
+                raise NotStreamable("the pieces were typed differently")
+            runs: list[Any] = []
+            [part] = validate_files([mapped], req.dataset, params, runs)
+            run = run if run is not None else runs[0]
+            checks = part if checks is None else _merge(checks, part)
+            kept = [c for c in ("source_row", *sorted(PRIVATE_COLUMNS)) if c in mapped.frame.columns]
+            ids.append(mapped.frame.select(kept))
+            if any(not c.success and c.severity == "blocking" for c in checks):
+                staged.discard()  # rejected: nothing of it will land
+            else:
+                staged.write(_lake_frame(w, key, mapped.frame))
+                fault_point("after_piece_staged")
+            del mapped
+    except (FileUnreadable, NotStreamable):
+        staged.discard()
+        return False
+    assert meta is not None and checks is not None
+    whole = replace(meta, frame=pl.concat(ids))
+    del ids
+    if "record_id" in whole.frame.columns:  # uniqueness is a whole-file rule
+        [unique] = validate_files([whole], req.dataset, params, None, rules=frozenset({"unique"}))
+        for u in unique:
+            for k, c in enumerate(checks):
+                if (c.rule, c.column, c.severity) == (u.rule, u.column, u.severity):
+                    checks[k] = u
+        if any(not u.success and u.severity == "blocking" for u in unique):
+            staged.discard()
+    w.mapped = whole
+    w.checks = checks
+    w.run = run
+    w.row_label = "line"
+    w.unknown = [
+        Finding("unknown_column", col, "warning", 0, f"column {col!r} is not in the contract and was ignored")
+        for col in whole.unknown_columns
+    ]
+    w.staged = staged if staged.started else None
+    return True
+
+
 def submit_files(
     requests: list[SubmissionRequest],
     home: Home | None = None,
@@ -394,13 +522,21 @@ def submit_files(
     for req in requests:
         org = check_request(registry, req)
         try:
-            data = req.path.read_bytes()
+            large = req.path.stat().st_size > piece_bytes()
+            if large:  # mapped, not read: it may be read in pieces (`_read_in_pieces`)
+                with open(req.path, "rb") as fh:
+                    file: mmap.mmap | None = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                data = b""
+            else:
+                file, data = None, req.path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {req.path}: {exc.strerror}") from exc
-        sha = hashlib.sha256(data).hexdigest()
+        content = file if file is not None else data
+        sha = hashlib.sha256(content).hexdigest()
+        release(content, 0, len(content))
         sid = f"{req.org_id}_{req.dataset}_{req.period}_{sha[:12]}"
-        works.append(_Work(req, org, data, sha, sid, len(data)))
-        del data  # held by the work item only, which lets it go once read
+        works.append(_Work(req, org, data, sha, sid, len(content), file=file))
+        del data, file, content  # held by the work item only, which lets it go once read
 
     outcomes: dict[int, SubmissionOutcome] = {}
     to_validate: dict[str, list[int]] = {}
@@ -421,7 +557,7 @@ def submit_files(
             in_batch = sum(1 for o in outcomes.values() if o.duplicate_of == original)
             w.submission_id = f"{original}_dup{n_dups + in_batch + 1}"
             w.duplicate_of = original
-            w.data = b""  # never read again
+            w.let_go()  # never read again
             if prior.height:
                 outcomes[i] = _duplicate_outcome(home, w, original, prior["status"][0])
             else:
@@ -432,13 +568,20 @@ def submit_files(
             continue
         seen[partition_key] = w.submission_id
         seen_index[partition_key] = i
+        if w.file is not None:
+            if not quarantine and _read_in_pieces(home, w, registry, key):
+                w.let_go()
+                continue
+            w.data = w.file[:]  # read whole after all
+            w.file.close()
+            w.file = None
         try:
             raw = read_table(w.request.path, w.data, w.org.export)
         except FileUnreadable as exc:
             w.read_error = _finding_for_unreadable(exc)
             continue
         finally:
-            w.data = b""  # the bytes are read: their memory is needed for what comes next
+            w.let_go()  # the bytes are read: their memory is needed for what comes next
         w.row_label = raw.row_label
         if quarantine:
             w.raw = raw.frame
@@ -461,10 +604,7 @@ def submit_files(
 
     for group, idxs in to_validate.items():
         org_id, dataset = group.split("|")
-        params = {
-            "member_platforms": list(registry.org(org_id).platforms),
-            "registry_platforms": sorted(registry.platform_ids()),
-        }
+        params = _validation_parameters(registry, org_id)
         runs: list[Any] = []
         results = validate_files([works[i].mapped for i in idxs], dataset, params, runs)  # type: ignore[misc]
         for i, res, run in zip(idxs, results, runs, strict=True):
@@ -570,10 +710,14 @@ def _commit(
     partition = home.lake_partition(req.dataset, req.org_id, req.period)
     lock = home.locks / f"{req.dataset}-{req.org_id}-{req.period}.lock"
     with file_lock(lock):
-        if outcome.status == "accepted":
-            write_parquet(
-                partition / f"{outcome.submission_id}.parquet", _lake_frame(w, key), LAKE_ZSTD_LEVEL
-            )
+        target = partition / f"{outcome.submission_id}.parquet"
+        if outcome.status == "accepted" and w.staged is not None:
+            w.staged.commit(target)  # a file read in pieces: its staged rows, renamed in
+        elif outcome.status == "accepted":
+            write_parquet(target, _lake_frame(w, key), LAKE_ZSTD_LEVEL)
+        elif w.staged is not None:
+            w.staged.discard()
+        w.staged = None
         if outcome.status == "rejected" and w.raw is not None:
             copy = _quarantine_frame(w, outcome, key)
             if copy is not None:
@@ -623,8 +767,22 @@ def _prune_partition(home: Home, dataset: str, org_id: str, period: str) -> None
                 path.unlink(missing_ok=True)
         for path in partition.glob(".*.tmp"):
             path.unlink(missing_ok=True)
+    for path in home.staging.glob(f"{prefix}*.tmp"):  # left by a crashed process
+        if not _alive(path.name.rsplit(".", 2)[-2]):
+            path.unlink(missing_ok=True)
     quarantined = (home.quarantine / org_id, ".parquet")
     for folder, suffix in ((home.checks, ".parquet"), (home.reports, ".json"), quarantined):
         for path in folder.glob(f"{prefix}*{suffix}"):
             if path.name.removesuffix(suffix) not in committed:
                 path.unlink(missing_ok=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process of this id runs (a staged file of a live process is in use)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

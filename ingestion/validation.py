@@ -125,14 +125,18 @@ def _forget_batch(batch: Any) -> None:
         pass
 
 
-def _suite_for(dataset: str, frame_columns: set[str]) -> Any:
-    """The dataset's suite restricted to expectations whose columns the file has."""
+def _suite_for(dataset: str, frame_columns: set[str], rules: frozenset[str] | None = None) -> Any:
+    """The dataset's suite restricted to expectations whose columns the file has (and, with
+    `rules`, to the expectations of those rules)."""
     gx, _ = _gx()
     doc = load_suite_json(dataset)
     kept = [
         e
         for e in doc["expectations"]
-        if e["type"] == "expect_column_to_exist" or all(c in frame_columns for c in _columns_of(e["kwargs"]))
+        if (
+            e["type"] == "expect_column_to_exist" or all(c in frame_columns for c in _columns_of(e["kwargs"]))
+        )
+        and (rules is None or (e.get("meta") or {}).get("rule") in rules)
     ]
     return gx.ExpectationSuite(name=doc["name"], expectations=kept, meta=doc.get("meta"))
 
@@ -220,6 +224,7 @@ def validate_files(
     dataset: str,
     parameters: dict[str, Any],
     runs: list[Any] | None = None,
+    rules: frozenset[str] | None = None,
 ) -> list[list[CheckResult]]:
     """Validate files of one dataset (and one organisation) with the dataset's GX suite.
 
@@ -230,6 +235,8 @@ def validate_files(
 
     With `runs` (a list), it receives for each file the GX run it was part of, with the
     failing values removed (for Data Docs); `CheckResult`s are in the order of its results.
+    With `rules`, only the expectations of those rules run (a file read in pieces checks
+    the uniqueness of its record ids on the whole file's ids alone).
     """
     _, batch_definition = _gx()
     out: list[list[CheckResult]] = [[] for _ in files]
@@ -275,7 +282,7 @@ def validate_files(
         combined = combined.select([c for c in combined.columns if c in referenced])
         pdf = _to_pandas(combined)
         del combined
-        suite = _suite_for(dataset, set(pdf.columns))
+        suite = _suite_for(dataset, set(pdf.columns), rules)
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         del pdf
         outcome = batch.validate(suite, expectation_parameters=parameters, result_format=RESULT_FORMAT)

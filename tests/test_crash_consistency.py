@@ -35,8 +35,12 @@ def _file(path: Path, n: int) -> Path:
     return path
 
 
-def _run(home: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    home: Path, *args: str, fault: str | None = None, pieces: int | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, EWTO_HOME=str(home), EWTO_PSEUDONYM_KEY="crash-test-key-0123456789abcdefghij")
+    if pieces:
+        env["EWTO_INTAKE_PIECE_BYTES"] = str(pieces)
     env["EWTO_AS_OF"] = "2019-06-30"
     env["PATH"] = f"{BIN}:{env['PATH']}"
     if fault:
@@ -44,7 +48,9 @@ def _run(home: Path, *args: str, fault: str | None = None) -> subprocess.Complet
     return subprocess.run([str(BIN / "ewto"), *args], env=env, capture_output=True, text=True, cwd=REPO)
 
 
-def _submit(home: Path, path: Path, received: str, fault: str | None = None) -> int:
+def _submit(
+    home: Path, path: Path, received: str, fault: str | None = None, pieces: int | None = None
+) -> int:
     proc = _run(
         home,
         "submit",
@@ -58,6 +64,7 @@ def _submit(home: Path, path: Path, received: str, fault: str | None = None) -> 
         received,
         str(path),
         fault=fault,
+        pieces=pieces,
     )
     assert "Traceback" not in proc.stderr
     return proc.returncode
@@ -96,3 +103,22 @@ def test_a_crash_leaves_old_or_new_state(tmp_path: Path, fault: str, expected_af
     assert not list(partition.glob(".*.tmp"))
     committed = {p.stem for p in (home / "history" / "submissions").glob("*.parquet")}
     assert {p.stem for p in (home / "history" / "checks").glob("etsy_*.parquet")} <= committed
+
+
+def test_a_crash_while_reading_in_pieces(tmp_path: Path) -> None:
+    """A large file is staged piece by piece outside the lake: killed after its first piece,
+    the lake still holds the earlier version; the next submission lands the whole file and
+    removes the dead process's staged file."""
+    home = tmp_path / "home"
+    first = _file(tmp_path / "etsy_takedowns_2019-03.csv", 3)
+    second = _file(tmp_path / "etsy_takedowns_2019-03_v2.csv", 40)
+    assert _submit(home, first, "2019-04-02T10:00:00Z") == 0
+    assert _submit(home, second, "2019-04-05T10:00:00Z", fault="after_piece_staged", pieces=600) == 137
+    assert len(list((home / "staging").glob("*.tmp"))) == 1
+    assert _items(home) == 3
+    assert _submit(home, second, "2019-04-06T10:00:00Z", pieces=600) == 0
+    partition = home / "lake" / "takedowns" / "org_id=etsy" / "period=2019-03"
+    [landed] = list(partition.glob("*.parquet"))
+    assert pl.read_parquet(landed).height == 40
+    assert pl.read_parquet(landed)["source_row"].to_list() == list(range(2, 42))
+    assert not list((home / "staging").glob("*"))

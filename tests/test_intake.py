@@ -690,3 +690,34 @@ def test_cli_missing_file(tmp_path: Path, pycache: Path) -> None:
     args = ["submit", "--org", "ruby_lane", "--dataset", "takedowns", "--period", "2020-01"]
     proc = ewto(tmp_path / "home", pycache, *args, str(tmp_path / "nope.csv"))
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        b"k",
+        b"benchmark-key-not-secret-0123456789abcdef",
+        ("ключ-ü-密钥" * 5).encode(),
+        b"x" * 64,
+        b"y" * 65,
+        b"",
+    ],
+)
+def test_native_hmac_is_bit_identical_to_hmac_module(key: bytes) -> None:
+    """hash_series (the polars-hash plugin) = hmac.new(key, value, sha256).hexdigest()."""
+    import hashlib
+    import hmac
+
+    from ingestion.pseudonymise import hash_series, hash_series_python
+
+    values = ["", "a", "ÄÖÜ", "象牙犀牛角", "x" * 55, "x" * 56, "x" * 64, "x" * 1000, None, "tab\tnl\n", "a"]
+    series = pl.Series("record_id", values, dtype=pl.String)
+    expected = [None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values]
+    native = hash_series(key, series)
+    assert native.name == "record_id"
+    assert native.to_list() == expected
+    assert hash_series_python(key, series).to_list() == expected
+    assert hash_series(b"\xff\xfe-not-utf8", series).to_list() == [
+        None if v is None else hmac.new(b"\xff\xfe-not-utf8", v.encode(), hashlib.sha256).hexdigest()
+        for v in values
+    ]
