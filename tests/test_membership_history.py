@@ -24,12 +24,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 import yaml
 
 from tests.state_fixture import REPO, DemoState, demo_state, ewto_executable  # noqa: F401
+from tests.test_incremental import marts
 
 pytestmark = pytest.mark.integration  # 3 builds on a copy of the demo state: ~1-2 min
 
@@ -44,25 +44,6 @@ MONTHLY_MARTS = (
     "fct_monitoring",
     "fct_takedowns",
 )
-
-
-def _marts(home: Path) -> dict[str, pl.DataFrame]:
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH '{home / 'marts.duckdb'}' AS m (READ_ONLY)")
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'm' and schema_name = 'marts'"
-            ).fetchall()
-        ]
-        out = {}
-        for name in sorted(names):
-            df = con.execute(f'select * from m.marts."{name}"').pl()
-            out[name] = df.sort(df.columns, nulls_last=True)
-        return out
-    finally:
-        con.close()
 
 
 def _build(state: DemoState, home: Path, *args: str, config: Path | None = None) -> None:
@@ -102,12 +83,12 @@ def builds(demo_state: DemoState, tmp_path_factory: pytest.TempPathFactory):  # 
     root = tmp_path_factory.mktemp("membership")
     home = demo_state.copy_home(root)
     _build(demo_state, home)  # the registry as it is (incremental on the copied state)
-    before = _marts(home)
+    before = marts(home)
     config = _changed_registry(root / "config")
     _build(demo_state, home, config=config)
-    after = _marts(home)
+    after = marts(home)
     _build(demo_state, home, "--full-refresh", config=config)
-    full = _marts(home)
+    full = marts(home)
     yield {"before": before, "after": after, "full": full}
     shutil.rmtree(root, ignore_errors=True)
 
