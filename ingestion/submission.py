@@ -458,6 +458,12 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
     whole-file run. Lake rows go to a staged file that the commit renames into the lake
     only when the whole file is accepted; a piece that fails stops the staging.
 
+    The stages overlap (ingestion/overlap.py; EWTO_INTAKE_OVERLAP=0 runs them one after
+    another): while GX validates a piece (pure Python, holding the GIL), a thread reads and
+    maps the next one and another hashes and stages this one (polars and Arrow, which
+    release it). Results are merged in file order whatever the timing, so the outcome is
+    the same either way.
+
     False (nothing done) when the file cannot be read in pieces with the same outcome
     (`csv_pieces`): the caller reads it whole.
     """
