@@ -34,7 +34,7 @@ from .pseudonymise import hash_series, pseudonym_key
 from .readers import NotStreamable, csv_pieces, read_table, release
 from .registry import Organisation, Registry, load_registry
 from .suites import suite_name
-from .validation import CheckResult, suite_rules, validate_files
+from .validation import OBSERVATION_KEY, CheckResult, suite_rules, validate_files
 
 
 @dataclass(frozen=True)
@@ -405,7 +405,8 @@ def piece_bytes() -> int:
     return max(value, 1)
 
 
-WHOLE_FILE_RULES = frozenset({"unique"})  # checked once on the whole file's ids, not per piece
+# rules across rows, checked once on the whole file's keys (record ids, observation keys), not per piece
+WHOLE_FILE_RULES = frozenset({"unique", "duplicate_observation"})
 
 
 def _merge(total: list[CheckResult], part: list[CheckResult]) -> list[CheckResult]:
@@ -452,8 +453,9 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
 
     Why: read whole, a 1 GB export needs over 5 GB of memory (text, typed columns and GX's
     pandas copy at once); in pieces, one piece's worth. Every rule is a row-level rule except
-    the uniqueness of `record_id`, which GX checks once more on the whole file's ids (kept
-    for that and for the redaction of reports, `_redact`). Counts and the first ten example
+    the uniqueness of `record_id` and of a monitoring observation (WHOLE_FILE_RULES), which
+    GX checks once more on the whole file's keys (kept for that and for the redaction of
+    reports, `_redact`). Counts and the first ten example
     lines are merged in file order, so verdicts, messages and line numbers are those of a
     whole-file run. Lake rows go to a staged file that the commit renames into the lake
     only when the whole file is accepted; a piece that fails stops the staging.
@@ -511,7 +513,9 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
             [part] = validate_files([mapped], req.dataset, params, runs, rules=piece_rules)
             run = run if run is not None else runs[0]
             checks = part if checks is None else _merge(checks, part)
-            kept = [c for c in ("source_row", *sorted(PRIVATE_COLUMNS)) if c in mapped.frame.columns]
+            present = set(mapped.frame.columns)
+            observation = OBSERVATION_KEY if set(OBSERVATION_KEY) <= present else ()
+            kept = [c for c in ("source_row", *sorted(PRIVATE_COLUMNS), *observation) if c in present]
             ids.append(mapped.frame.select(kept))
             if any(not c.success and c.severity == "blocking" for c in checks):
                 rejected.set()
@@ -519,8 +523,9 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
         assert meta is not None and checks is not None
         whole = replace(meta, frame=pl.concat(ids))
         del ids
-        if "record_id" in whole.frame.columns:  # uniqueness is a whole-file rule
-            [unique] = validate_files([whole], req.dataset, params, None, rules=frozenset({"unique"}))
+        keys = set(whole.frame.columns)
+        if "record_id" in keys or set(OBSERVATION_KEY) <= keys:  # the whole-file rules
+            [unique] = validate_files([whole], req.dataset, params, None, rules=WHOLE_FILE_RULES)
             for u in unique:
                 for k, c in enumerate(checks):
                     if (c.rule, c.column, c.severity) == (u.rule, u.column, u.severity):
