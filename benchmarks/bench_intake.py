@@ -204,7 +204,7 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
 
     submission.read_table = timed("read", submission.read_table)
     # a large CSV is read in pieces (`csv_pieces`): each piece's parse is timed as "read"
-    from ingestion import atomic, readers
+    from ingestion import atomic, overlap, readers
 
     readers.read_csv_bytes = timed("read", readers.read_csv_bytes)
     atomic.StagedParquet.write = timed("land+history", atomic.StagedParquet.write)  # type: ignore[method-assign]
@@ -246,6 +246,7 @@ def child_intake(path: Path, org: str, encoding: str | None, profile: bool) -> d
         "gx_import_seconds": gx_import,
         "stages": stages,
         "stages_cpu": stages_cpu,
+        "overlap": overlap.enabled(),
         "peak_after_mb": peak_after,
     }
 
@@ -394,6 +395,12 @@ def main() -> int:
                 f"{name}: {parts}; intake cpu {r.get('intake_cpu_seconds', 0.0):.1f} s; "
                 f"GX import {r['gx_import_seconds']:.1f} s (not in 'seconds')"
             )
+            if r.get("overlap"):
+                print(
+                    f"{name}: a file read in pieces runs its stages on three threads at once "
+                    "(ingestion/overlap.py): stage seconds overlap and a stage's cpu is the whole "
+                    "process's while it ran; compare 'seconds' and 'intake cpu'"
+                )
             peaks = ", ".join(f"{k} {v:,.0f}" for k, v in r.get("peak_after_mb", {}).items())
             print(f"{name}: peak RSS (MB) when each stage ended: {peaks}")
     load = os.getloadavg()

@@ -329,11 +329,15 @@ def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame) -> None:
     found = _count_byte(body, encoded) if len(encoded) == 1 else body.count(encoded)
     if b'"' in body:
         found -= sum(c.count(sep) for c in frame.columns)
-        found -= frame.select(
-            pl.sum_horizontal(
-                [pl.col(c).str.count_matches(sep, literal=True).fill_null(0) for c in frame.columns]
-            ).sum()
-        ).item()
+        # counted only in the columns that hold one (a quick scan first: most hold none)
+        holding = frame.select(pl.col(c).str.contains(sep, literal=True).any() for c in frame.columns).row(0)
+        quoted = [c for c, has in zip(frame.columns, holding, strict=True) if has]
+        if quoted:
+            found -= frame.select(
+                pl.sum_horizontal(
+                    [pl.col(c).str.count_matches(sep, literal=True).fill_null(0) for c in quoted]
+                ).sum()
+            ).item()
     deficit = (n - 1) * (1 + frame.height) - found
     if deficit <= 0:
         return

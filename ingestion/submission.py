@@ -13,25 +13,28 @@ import hashlib
 import json
 import mmap
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from . import data_docs
+from . import data_docs, overlap
 from .atomic import StagedParquet, file_lock, write_bytes, write_parquet
 from .contract import CONTRACT_VERSION, DATASETS, columns
 from .errors import FileUnreadable, Finding, UsageError
 from .history import SubmissionRecord, latest_accepted, load_history
 from .lake import CHECKS_SCHEMA, LAKE_SCHEMAS, SUBMISSIONS_SCHEMA, ensure_layout
 from .mapping import MappedTable, map_to_contract, rename_columns
+from .overlap import InOrder, Prefetch
 from .paths import Home
 from .pseudonymise import hash_series, pseudonym_key
 from .readers import NotStreamable, csv_pieces, read_table, release
 from .registry import Organisation, Registry, load_registry
 from .suites import suite_name
-from .validation import CheckResult, validate_files
+from .validation import OBSERVATION_KEY, CheckResult, suite_rules, validate_files
 
 
 @dataclass(frozen=True)
@@ -402,27 +405,39 @@ def piece_bytes() -> int:
     return max(value, 1)
 
 
+# rules across rows, checked once on the whole file's keys (record ids, observation keys), not per piece
+WHOLE_FILE_RULES = frozenset({"unique", "duplicate_observation"})
+
+
 def _merge(total: list[CheckResult], part: list[CheckResult]) -> list[CheckResult]:
     """The results of consecutive pieces of one file, as one run over the whole file gives
-    them: counts added, the first ten examples (in file order) kept."""
-    if len(total) != len(part):
-        raise NotStreamable("the pieces ran different expectations")
+    them: counts added, the first ten examples (in file order) kept. `part` may lack the
+    WHOLE_FILE_RULES (checked on the whole file afterwards): `total`'s results stand for them.
+    """
     out = []
-    for a, b in zip(total, part, strict=True):
-        if (a.rule, a.column, a.severity) != (b.rule, b.column, b.severity):
-            raise NotStreamable("the pieces ran different expectations")
-        out.append(
-            CheckResult(
-                a.rule,
-                a.column,
-                a.severity,
-                a.success and b.success,
-                a.rows_checked + b.rows_checked,
-                a.rows_failing + b.rows_failing,
-                (a.examples + b.examples)[:10],
-                (a.example_values + b.example_values)[:10],
+    rest = iter(part)
+    b = next(rest, None)
+    for a in total:
+        if b is not None and (a.rule, a.column, a.severity) == (b.rule, b.column, b.severity):
+            out.append(
+                CheckResult(
+                    a.rule,
+                    a.column,
+                    a.severity,
+                    a.success and b.success,
+                    a.rows_checked + b.rows_checked,
+                    a.rows_failing + b.rows_failing,
+                    (a.examples + b.examples)[:10],
+                    (a.example_values + b.example_values)[:10],
+                )
             )
-        )
+            b = next(rest, None)
+        elif a.rule in WHOLE_FILE_RULES:
+            out.append(a)
+        else:
+            raise NotStreamable("the pieces ran different expectations")
+    if b is not None:
+        raise NotStreamable("the pieces ran different expectations")
     return out
 
 
@@ -438,11 +453,18 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
 
     Why: read whole, a 1 GB export needs over 5 GB of memory (text, typed columns and GX's
     pandas copy at once); in pieces, one piece's worth. Every rule is a row-level rule except
-    the uniqueness of `record_id`, which GX checks once more on the whole file's ids (kept
-    for that and for the redaction of reports, `_redact`). Counts and the first ten example
+    the uniqueness of `record_id` and of a monitoring observation (WHOLE_FILE_RULES), which
+    GX checks once more on the whole file's keys (kept for that and for the redaction of
+    reports, `_redact`). Counts and the first ten example
     lines are merged in file order, so verdicts, messages and line numbers are those of a
     whole-file run. Lake rows go to a staged file that the commit renames into the lake
     only when the whole file is accepted; a piece that fails stops the staging.
+
+    The stages overlap (ingestion/overlap.py; EWTO_INTAKE_OVERLAP=0 runs them one after
+    another): while GX validates a piece (pure Python, holding the GIL), a thread reads and
+    maps the next one and another hashes and stages this one (polars and Arrow, which
+    release it). Results are merged in file order whatever the timing, so the outcome is
+    the same either way.
 
     False (nothing done) when the file cannot be read in pieces with the same outcome
     (`csv_pieces`): the caller reads it whole.
@@ -458,42 +480,70 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
     meta: MappedTable | None = None
     ids: list[pl.DataFrame] = []
     run: Any = None
-    try:
+    rejected = threading.Event()  # a piece failed a blocking rule: stage nothing more
+
+    def mapped_pieces() -> Iterator[MappedTable]:  # on the reading thread
+        received = _utc_naive(req.received_at)
         for raw in pieces:
-            mapped = map_to_contract(
-                raw.frame, req.dataset, w.org.export, w.org.timezone, req.period, _utc_naive(req.received_at)
-            )
+            yield map_to_contract(raw.frame, req.dataset, w.org.export, w.org.timezone, req.period, received)
             del raw
+
+    def stage(frame: pl.DataFrame) -> None:  # on the writing thread, pieces in file order
+        if not rejected.is_set():
+            staged.write(_lake_frame(w, key, frame))
+            fault_point("after_piece_staged")
+
+    # three threads: read and map the next piece, validate this one (GX holds the GIL),
+    # hash and stage this one (see ingestion/overlap.py)
+    threaded = overlap.enabled()
+    reading = Prefetch(mapped_pieces(), depth=1, name="ewto-read", threaded=threaded)
+    writing = InOrder(pending=1, name="ewto-stage", threaded=threaded)
+    try:
+        for mapped in reading:
             if meta is None:
                 meta = replace(mapped, frame=mapped.frame.clear())
             elif mapped.frame.schema != meta.frame.schema:
                 raise NotStreamable("the pieces were typed differently")
+            if not rejected.is_set():
+                writing.submit(lambda frame=mapped.frame: stage(frame))
             runs: list[Any] = []
-            [part] = validate_files([mapped], req.dataset, params, runs)
+            # the first piece runs the whole suite (its run stands for the file in Data Docs),
+            # the others all but the whole-file rules
+            piece_rules = None if checks is None else suite_rules(req.dataset) - WHOLE_FILE_RULES
+            [part] = validate_files([mapped], req.dataset, params, runs, rules=piece_rules)
             run = run if run is not None else runs[0]
             checks = part if checks is None else _merge(checks, part)
-            kept = [c for c in ("source_row", *sorted(PRIVATE_COLUMNS)) if c in mapped.frame.columns]
+            present = set(mapped.frame.columns)
+            observation = OBSERVATION_KEY if set(OBSERVATION_KEY) <= present else ()
+            kept = [c for c in ("source_row", *sorted(PRIVATE_COLUMNS), *observation) if c in present]
             ids.append(mapped.frame.select(kept))
             if any(not c.success and c.severity == "blocking" for c in checks):
-                staged.discard()  # rejected: nothing of it will land
-            else:
-                staged.write(_lake_frame(w, key, mapped.frame))
-                fault_point("after_piece_staged")
+                rejected.set()
             del mapped
+        assert meta is not None and checks is not None
+        whole = replace(meta, frame=pl.concat(ids))
+        del ids
+        keys = set(whole.frame.columns)
+        if "record_id" in keys or set(OBSERVATION_KEY) <= keys:  # the whole-file rules
+            [unique] = validate_files([whole], req.dataset, params, None, rules=WHOLE_FILE_RULES)
+            for u in unique:
+                for k, c in enumerate(checks):
+                    if (c.rule, c.column, c.severity) == (u.rule, u.column, u.severity):
+                        checks[k] = u
+            if any(not u.success and u.severity == "blocking" for u in unique):
+                rejected.set()
+        writing.wait()  # the last piece was staged while the ids were checked
     except (FileUnreadable, NotStreamable):
+        rejected.set()
+        reading.close()
+        writing.close()
         staged.discard()
         return False
-    assert meta is not None and checks is not None
-    whole = replace(meta, frame=pl.concat(ids))
-    del ids
-    if "record_id" in whole.frame.columns:  # uniqueness is a whole-file rule
-        [unique] = validate_files([whole], req.dataset, params, None, rules=frozenset({"unique"}))
-        for u in unique:
-            for k, c in enumerate(checks):
-                if (c.rule, c.column, c.severity) == (u.rule, u.column, u.severity):
-                    checks[k] = u
-        if any(not u.success and u.severity == "blocking" for u in unique):
-            staged.discard()
+    finally:
+        reading.close()
+        writing.close()
+    if rejected.is_set():
+        staged.discard()  # rejected: nothing of it will land
     w.mapped = whole
     w.checks = checks
     w.run = run

@@ -99,10 +99,22 @@ def _columns_of(kwargs: dict[str, Any]) -> list[str]:
     return cols + list(kwargs.get("column_list", []))
 
 
+@lru_cache(maxsize=16)
+def _referenced(dataset: str, rules: frozenset[str] | None = None) -> frozenset[str]:
+    """The columns the dataset's suite looks at, or its `rules`' expectations (the others
+    need not reach pandas)."""
+    return frozenset(
+        c
+        for e in load_suite_json(dataset)["expectations"]
+        if rules is None or (e.get("meta") or {}).get("rule") in rules
+        for c in _columns_of(e["kwargs"])
+    )
+
+
 @lru_cache(maxsize=4)
-def _referenced(dataset: str) -> frozenset[str]:
-    """The columns the dataset's suite looks at (the others need not reach pandas)."""
-    return frozenset(c for e in load_suite_json(dataset)["expectations"] for c in _columns_of(e["kwargs"]))
+def suite_rules(dataset: str) -> frozenset[str]:
+    """The rules of the dataset's suite (the `rules` that `validate_files` can select)."""
+    return frozenset((e.get("meta") or {}).get("rule") for e in load_suite_json(dataset)["expectations"])
 
 
 def _to_pandas(frame: pl.DataFrame) -> Any:
@@ -249,7 +261,9 @@ def validate_files(
         frames, offsets, start = [], [], 0
         for k, mapped in enumerate(members):
             frame = mapped.frame.drop("source_row")
-            if "record_id" in frame.columns:
+            if "record_id" in frame.columns and len(members) == 1:  # alone: its own ids
+                frame = frame.with_columns(pl.col("record_id").alias("record_id__in_file"))
+            elif "record_id" in frame.columns:
                 frame = frame.with_columns(
                     pl.concat_str([pl.lit(str(k)), pl.col("record_id")], separator="\x1f").alias(
                         "record_id__in_file"
@@ -278,11 +292,11 @@ def validate_files(
             start += frame.height
         combined = pl.concat(frames, how="vertical_relaxed")
         del frames
-        referenced = _referenced(dataset)
-        combined = combined.select([c for c in combined.columns if c in referenced])
-        pdf = _to_pandas(combined)
+        # the suite is chosen by the columns the file has; only those it reads go to pandas
+        suite = _suite_for(dataset, set(combined.columns), rules)
+        referenced = _referenced(dataset, rules)
+        pdf = _to_pandas(combined.select([c for c in combined.columns if c in referenced]))
         del combined
-        suite = _suite_for(dataset, set(pdf.columns), rules)
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         del pdf
         outcome = batch.validate(suite, expectation_parameters=parameters, result_format=RESULT_FORMAT)

@@ -382,6 +382,35 @@ def test_duplicate_observation_is_per_file(home: Home, registry: Registry, tmp_p
     assert [(w.rule, w.rows_failing) for w in out[1].warnings] == [("duplicate_observation", 2)]
 
 
+def test_duplicate_observation_across_pieces_is_found(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read in pieces (submission.py, `_read_in_pieces`) checks the duplicate
+    observation rule on the whole file's keys, as when read whole: a duplicate whose rows
+    fall in different pieces is found, with the same count and lines."""
+    rows_ = MC.monitoring_rows(30, "2020-05", "B05")
+    path = tmp_path / "traffic_monitoring_2020-05.csv"
+    path.write_bytes(MC.csv_bytes(rows_ + [{**rows_[0], "survey_id": "again"}]))
+    results = {}
+    for label, piece in (("whole", None), ("pieces", "400")):
+        if piece:
+            monkeypatch.setenv("EWTO_INTAKE_PIECE_BYTES", piece)
+        [out] = submit_files(
+            [SubmissionRequest("traffic", "monitoring", "2020-05", path, RECEIVED)],
+            Home(tmp_path / f"home_{label}"),
+            registry,
+        )
+        results[label] = out.as_dict()
+        results[label].pop("submission_id")
+    assert results["pieces"] == results["whole"]
+    [warning] = results["pieces"]["warnings"]
+    assert (warning["rule"], warning["rows_failing"], warning["examples"]) == (
+        "duplicate_observation",
+        2,
+        [2, 32],
+    )
+
+
 def test_identifiers_in_the_wrong_column_are_not_echoed(registry: Registry, tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     path = tmp_path / "ruby_lane_takedowns_2020-07.csv"
