@@ -33,8 +33,8 @@
     set, else var as_of. A --vars value that changes (as_of moves every day) makes dbt
     re-parse the whole project. The environment variable is read only when dbt executes
     (`execute`), never while it parses: dbt records the environment variables a file reads at
-    parse time and re-parses those files when one changes (1-1.5 s per build at scale 1, as
-    as_of moves with every build); read at execution, the value still reaches every compiled
+    parse time and re-parses those files when one changes (about 1 s per build, as as_of moves
+    with every build); read at execution, the value still reaches every compiled
     statement, and the parsed project does not depend on it (at parse time the macro returns
     var as_of, which no SQL that runs ever sees). -#}
 {% macro as_of_value() -%}
