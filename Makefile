@@ -47,11 +47,16 @@ $(UV):
 	  ln -sf "$$($(PYTHON) -m site --user-base)/bin/uv" $(CURDIR)/.tools/bin/uv; fi
 	@$(UV) --version
 
-$(BIN)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+# --compile-bytecode: the .pyc files are written once, at install. Where PYTHONDONTWRITEBYTECODE
+# is set (this machine sets it), Python would otherwise compile dbt, GX, polars' wrappers etc.
+# from source in every process: about 3 CPU-seconds more per dbt start, paid by every build
+# (benchmarks/README.md). The stamp's name changed with the flag, so `make install` re-syncs
+# an older .venv once.
+$(BIN)/.installed-bytecode: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed-bytecode
 
 demo: install
 	@start=$$(date +%s); \

@@ -15,9 +15,9 @@
 
 As in a real monthly run, the evaluation date moves: the full build is evaluated as of
 --as-of (default 2021-12-31), the incremental one a month later (2022-01-31). `ewto build`
-passes it to dbt in the environment (EWTO_AS_OF_DATE), which re-parses only the files that
-read it. Both builds leave dbt's unit tests out, as `ewto build` does (--unit-tests runs
-them in both).
+passes it to dbt in the environment (EWTO_AS_OF_DATE), which the macros read only when dbt
+executes, so the new date re-parses nothing. Both builds leave dbt's unit tests out, as
+`ewto build` does (--unit-tests runs them in both).
 """
 
 from __future__ import annotations

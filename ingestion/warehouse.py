@@ -11,8 +11,9 @@ database cost more than the incremental dbt build itself.
 
 Two choices keep an incremental build cheap (benchmarks/README.md):
 - the evaluation date goes to dbt in the environment (`EWTO_AS_OF_DATE`), not in `--vars`:
-  a changed `--vars` value makes dbt re-parse the whole project, a changed environment
-  variable only the few files that read it;
+  a changed `--vars` value makes dbt re-parse the whole project, while the macros read the
+  environment variable only when dbt executes (not when it parses), so a new date re-parses
+  nothing;
 - scheduled builds leave dbt's unit tests out: they test the SQL, not the data, and run in
   CI (`make test`) and with `ewto build --unit-tests`.
 """

@@ -87,9 +87,12 @@ def builds(demo_state: DemoState, tmp_path_factory: pytest.TempPathFactory):  # 
     config = _changed_registry(root / "config")
     _build(demo_state, home, config=config)
     after = marts(home)
+    compiled_monitoring = (
+        home / "build" / "target" / "compiled" / "ewto" / "models" / "marts" / "fct_monitoring.sql"
+    ).read_text()
     _build(demo_state, home, "--full-refresh", config=config)
     full = marts(home)
-    yield {"before": before, "after": after, "full": full}
+    yield {"before": before, "after": after, "full": full, "compiled_monitoring": compiled_monitoring}
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -128,7 +131,12 @@ def test_leaver_platform_series_stops_and_moves_to_displacement(builds):
         .max()
         > LAST_MONTH
     )
+    # fct_monitoring is incremental: the build after the registry change appended no rows of
+    # the leaver's months, it re-derived the membership of the rows it held (pre-hook
+    # ewto_refresh_platform_membership)
+    assert "not in (select distinct f.submission_id" in builds["compiled_monitoring"]
     mon = after["fct_monitoring"].filter(pl.col("platform_id") == LEAVER)
+    assert before["fct_monitoring"].filter(pl.col("platform_id") == LEAVER)["is_member_platform"].all()
     assert mon.filter(pl.col("month") <= LAST_MONTH)["is_member_platform"].all()
     late = mon.filter(pl.col("month") > LAST_MONTH)
     assert late.height > 0 and not late["is_member_platform"].any() and late["member_id"].is_null().all()
