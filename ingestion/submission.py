@@ -481,6 +481,7 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
     ids: list[pl.DataFrame] = []
     run: Any = None
     rejected = threading.Event()  # a piece failed a blocking rule: stage nothing more
+    streamable = True  # False: read it whole instead (a piece could not be read alike)
 
     def mapped_pieces() -> Iterator[MappedTable]:  # on the reading thread
         received = _utc_naive(req.received_at)
@@ -534,16 +535,15 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
                 rejected.set()
         writing.wait()  # the last piece was staged while the ids were checked
     except (FileUnreadable, NotStreamable):
+        streamable = False
         rejected.set()
-        reading.close()
-        writing.close()
-        staged.discard()
-        return False
     finally:
-        reading.close()
+        reading.close()  # the threads are stopped before the staged file is discarded
         writing.close()
     if rejected.is_set():
-        staged.discard()  # rejected: nothing of it will land
+        staged.discard()  # rejected (or to be read whole): nothing of it will land
+    if not streamable:
+        return False
     w.mapped = whole
     w.checks = checks
     w.run = run
