@@ -164,3 +164,68 @@ def test_duplicate_in_new_submission_fails_until_fixed(coalition: Path):
         "recompute as (\n    -- the member-months whose takedowns changed since the last run (0)"
         in compiled(home, "models", "marts", "kpi_member_monthly.sql")
     )
+
+
+def _copy_of(home: Path, tmp_path: Path) -> Path:
+    """A copy of the module's $EWTO_HOME (lake, warehouse, dbt's target), to change freely."""
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("*.lock"))
+    return copy
+
+
+def _statuses_of(home: Path, test: str) -> list[str]:
+    rr = json.loads((home / "build" / "target" / "run_results.json").read_text())
+    return [r["status"] for r in rr["results"] if r["unique_id"].split(".")[2] == test]
+
+
+def test_a_missing_reference_of_fct_takedowns_fails(coalition: Path, tmp_path: Path):
+    """assert_takedown_references (the four relationships of fct_takedowns in one test) passes
+    on the built warehouse and names each reference that points nowhere."""
+    import datetime as dt
+
+    from ingestion.paths import Home
+    from ingestion.warehouse import run_dbt
+
+    home = Home(_copy_of(coalition, tmp_path))
+    args = ["test", "--select", "assert_takedown_references"]
+    clean = run_dbt(home, args, dt.date(2018, 5, 31))
+    assert clean.returncode == 0, clean.stdout[-3000:]
+    assert _statuses_of(home.root, "assert_takedown_references") == ["pass"]
+
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute(
+            "insert into marts.fct_takedowns select * replace ("
+            " takedown_key || ':x' as takedown_key, 'nowhere' as platform_id, 'unicorn_horn' as commodity)"
+            " from marts.fct_takedowns limit 1"
+        )
+    finally:
+        con.close()
+    broken = run_dbt(home, args, dt.date(2018, 5, 31))
+    assert broken.returncode != 0, broken.stdout[-3000:]
+    assert _statuses_of(home.root, "assert_takedown_references") == ["fail"]
+    assert "Got 2 results" in broken.stdout, broken.stdout[-3000:]  # platform_id and commodity
+
+
+def test_a_new_evaluation_date_reparses_nothing(coalition: Path, tmp_path: Path):
+    """EWTO_AS_OF_DATE is read when dbt executes, not when it parses (macro as_of_value): a
+    build on a new date reuses the parsed project as it is, and the new date still reaches
+    the SQL."""
+    import datetime as dt
+
+    from ingestion.paths import Home
+    from ingestion.warehouse import run_dbt
+
+    home = Home(_copy_of(coalition, tmp_path))
+    args = ["compile", "--select", "int_months"]
+    first = run_dbt(home, args, dt.date(2018, 5, 31))  # a new home path: dbt parses once here
+    assert first.returncode == 0, first.stdout[-3000:]
+    log = home.build_dir / "logs" / "dbt.log"
+    seen = log.stat().st_size
+    second = run_dbt(home, args, dt.date(2018, 6, 30))
+    assert second.returncode == 0, second.stdout[-3000:]
+    with log.open(encoding="utf-8", errors="replace") as f:
+        f.seek(seen)
+        this_run = f.read()
+    assert "Nothing changed, skipping partial parsing" in this_run, this_run[:3000]
+    assert "2018-06-01" in compiled(home.root, "models", "intermediate", "int_months.sql")
