@@ -750,3 +750,33 @@ def test_native_hmac_is_bit_identical_to_hmac_module(key: bytes) -> None:
         None if v is None else hmac.new(b"\xff\xfe-not-utf8", v.encode(), hashlib.sha256).hexdigest()
         for v in values
     ]
+
+
+def test_uniqueness_on_hashed_keys_reports_as_on_the_keys(registry: Registry) -> None:
+    """validation.py checks the uniqueness rules on 64-bit hashes of the keys, and again on
+    the keys when a hash repeats: the results (counts, example rows and values) are those of
+    the keys themselves, null keys are not duplicates, and files validated in one GX run do
+    not see each other's keys."""
+    from ingestion.mapping import map_to_contract
+    from ingestion.validation import KEYED_RULES, validate_files
+
+    org = registry.org("ruby_lane")
+    rows_ = MC.takedown_rows(8, "2020-03", "U01")
+    dup = rows_ + [{**rows_[2], "seller_id": "another"}, {**rows_[5]}, {**rows_[0], "record_id": ""}, {**rows_[1], "record_id": " "}]
+    frames = [
+        pl.DataFrame(r).with_columns(pl.int_range(2, len(r) + 2, dtype=pl.Int64).alias("source_row"))
+        for r in (dup, rows_, rows_)
+    ]
+    mapped = [
+        map_to_contract(f, "takedowns", org.export, org.timezone, "2020-03", dt.datetime(2020, 4, 2))
+        for f in frames
+    ]
+    params = {"member_platforms": list(org.platforms), "registry_platforms": sorted(registry.platform_ids())}
+    for files in (mapped[:1], mapped):  # one file alone, and three files in one GX run
+        hashed = validate_files(files, "takedowns", params)
+        exact = validate_files(files, "takedowns", params, exact=True)
+        assert hashed == exact
+        keyed = [[c for c in res if c.rule in KEYED_RULES] for res in hashed]
+        [[first], *others] = keyed
+        assert (first.success, first.rows_failing, first.examples) == (False, 4, [4, 7, 10, 11])
+        assert all(c.success and c.rows_failing == 0 for [c] in others)
