@@ -22,6 +22,9 @@ from .mapping import MappedTable
 from .suites import suite_path
 
 RESULT_FORMAT = {"result_format": "COMPLETE"}
+# a run that only says which expectations fail: about 0.1 s of GX's fixed cost per run
+# instead of 0.23 s (measured with the takedowns suite), and no failing rows collected
+QUICK_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 # a monitoring observation: the same key twice in one file is a (non-blocking) duplicate
 OBSERVATION_KEY = ("platform_id", "keyword_id", "window_start", "window_end")
 
@@ -231,6 +234,34 @@ def _results(outcome: Any, files: list[MappedTable], offsets: list[int]) -> list
     return per_file
 
 
+def _rule_key(kind: str, meta: dict[str, Any] | None) -> tuple[str, Any, Any]:
+    """An expectation of a suite: its type, rule and column (unique within a suite)."""
+    meta = meta or {}
+    return (kind, meta.get("rule"), meta.get("column"))
+
+
+def _with_details(outcome: Any, suite: Any, batch: Any, parameters: dict[str, Any]) -> None:
+    """Complete a quick run's failed results: those expectations run again on the same
+    batch with RESULT_FORMAT and their results replace the quick ones, in place. An
+    expectation that passes has no failing row, so its quick result says all there is."""
+    gx, _ = _gx()
+    failed = {
+        _rule_key(r.expectation_config.type, r.expectation_config.meta)
+        for r in outcome.results
+        if not r.success
+    }
+    again = [e for e in suite.expectations if _rule_key(e.expectation_type, e.meta) in failed]
+    detail = batch.validate(
+        gx.ExpectationSuite(name=suite.name, expectations=again, meta=suite.meta),
+        expectation_parameters=parameters,
+        result_format=RESULT_FORMAT,
+    )
+    full = {_rule_key(r.expectation_config.type, r.expectation_config.meta): r for r in detail.results}
+    for k, r in enumerate(outcome.results):
+        if not r.success:
+            outcome.results[k] = full.get(_rule_key(r.expectation_config.type, r.expectation_config.meta), r)
+
+
 # rules that check keys for repeats: run on hashed keys, again on the keys when one repeats
 KEYED_RULES = frozenset({"unique", "duplicate_observation"})
 
@@ -328,7 +359,11 @@ def validate_files(
         del combined
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         del pdf
-        outcome = batch.validate(suite, expectation_parameters=parameters, result_format=RESULT_FORMAT)
+        # first pass or fail alone (no counts: half GX's fixed cost per run); the failed
+        # expectations then run again for their counts, rows and values (`_with_details`)
+        outcome = batch.validate(suite, expectation_parameters=parameters, result_format=QUICK_FORMAT)
+        if any(not r.success for r in outcome.results):
+            _with_details(outcome, suite, batch, parameters)
         _forget_batch(batch)
         del batch
         split = _results(outcome, members, offsets)
