@@ -315,6 +315,18 @@ def _count_byte(data: bytes, byte: bytes) -> int:
     return sum(int(np.count_nonzero(arr[i : i + step] == byte[0])) for i in range(0, arr.size, step))
 
 
+def _no_quoted_value(body: bytes) -> bool:
+    """Whether every quoted field of the CSV is empty (`""`), so that no value (nor header
+    name) holds a delimiter: true when every run of quote characters has an even length.
+
+    Why: writers quote empty strings (`,"",`), which is enough to send the field count
+    (`_check_field_counts`) to a scan of every column for delimiters. A quoted field with a
+    value starts with a run of odd length (its opening quote alone, or before the doubled
+    quotes of a value that starts with one), so its presence makes the counts differ.
+    """
+    return body.count(b'"') == 2 * body.count(b'""')
+
+
 def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame) -> None:
     """Reject rows with fewer fields than the header (the parser fills them with empty values).
 
@@ -327,7 +339,7 @@ def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame) -> None:
         return
     encoded = sep.encode()
     found = _count_byte(body, encoded) if len(encoded) == 1 else body.count(encoded)
-    if b'"' in body:
+    if b'"' in body and not _no_quoted_value(body):
         found -= sum(c.count(sep) for c in frame.columns)
         # counted only in the columns that hold one (a quick scan first: most hold none)
         holding = frame.select(pl.col(c).str.contains(sep, literal=True).any() for c in frame.columns).row(0)
@@ -354,15 +366,19 @@ def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame) -> None:
 
 
 def read_csv_bytes(
-    body: bytes, delimiter: str, declared: ExportFormat | None = None
+    body: bytes, delimiter: str, declared: ExportFormat | None = None, line_breaks: int | None = None
 ) -> tuple[pl.DataFrame, str]:
-    """A CSV (UTF-8 bytes, no BOM) as text columns plus `source_row` (line numbers)."""
+    """A CSV (UTF-8 bytes, no BOM) as text columns plus `source_row` (line numbers).
+
+    `line_breaks`: how many `\\n` the body holds, when the caller has counted them already.
+    """
     if NON_BLANK.search(body) is None:
         raise FileUnreadable(
             "empty_file", "the file is empty (0 bytes or blank lines): not even a header line"
         )
     if b"\n" not in body and b"\r" in body:  # classic Mac line ends
         body = body.replace(b"\r", b"\n")
+        line_breaks = None
     lead = LEADING_BREAKS.match(body).end()  # type: ignore[union-attr]  # (no copy of the file)
     leading_lines = body.count(b"\n", 0, lead)
     end = body.find(b"\n", lead)
@@ -391,7 +407,8 @@ def read_csv_bytes(
     # parser returns a blank line as a row without values, so the count stays aligned.
     header_breaks = sum(c.count("\n") for c in frame.columns)
     first_line = leading_lines + 1 + header_breaks + 1
-    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    breaks = body.count(b"\n") if line_breaks is None else line_breaks
+    physical = breaks + (0 if body.endswith(b"\n") else 1)
     if physical == first_line - 1 + frame.height:
         source_row = pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
     else:
@@ -668,11 +685,16 @@ def _pieces(
     while start < len(data):
         at = min(start + piece_bytes, len(data) - 1)
         cut = _record_end(data, start, at)
-        piece = data[start:cut]
+        if enc == "utf-8":  # checked, not converted: the header and the piece in one copy
+            with memoryview(data) as view:  # (a slice of a map would be one more copy)
+                body = b"".join((header, view[start:cut]))
+            body = _as_utf8(body, enc)  # the header is UTF-8: the whole is, or the piece is not
+        else:
+            body = header + _as_utf8(data[start:cut], enc)
         release(data, start, cut)
-        lines = piece.count(b"\n")
-        frame, _ = read_csv_bytes(header + _as_utf8(piece, enc), declared.delimiter, declared)
-        del piece
+        lines = body.count(b"\n") - header_lines  # the piece's own lines (it ends with one)
+        frame, _ = read_csv_bytes(body, declared.delimiter, declared, line_breaks=lines + header_lines)
+        del body
         frame = _strip_headers(frame)
         if any(_unnamed(c) for c in frame.columns if c != "source_row"):
             raise NotStreamable("a column without a name")

@@ -780,3 +780,33 @@ def test_uniqueness_on_hashed_keys_reports_as_on_the_keys(registry: Registry) ->
         [[first], *others] = keyed
         assert (first.success, first.rows_failing, first.examples) == (False, 4, [4, 7, 10, 11])
         assert all(c.success and c.rows_failing == 0 for [c] in others)
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (b'a,b\n1,""\n', True),
+        (b'a,b\n"1,2",x\n', False),
+        (b'a,b\n"""",x\n', True),  # the value is one quote: no delimiter in it
+        (b'a,b\n"""1,2""",x\n', False),
+        (b'a,b\nx""y,z\n', True),
+        (b'"a,b",c\n1,2\n', False),  # a header name with the delimiter
+    ],
+)
+def test_no_quoted_value_means_no_delimiter_inside_values(body: bytes, expected: bool) -> None:
+    from ingestion.readers import _no_quoted_value
+
+    assert _no_quoted_value(body) is expected
+
+
+def test_short_row_found_beside_empty_quoted_fields() -> None:
+    """The field count (readers.py, `_check_field_counts`) skips the scan of values for
+    delimiters when every quoted field is empty; a short row is still found, and values that
+    hold the delimiter still do not look like extra fields."""
+    from ingestion.errors import FileUnreadable
+    from ingestion.readers import read_csv_bytes
+
+    with pytest.raises(FileUnreadable, match="line 3 has 2 fields"):
+        read_csv_bytes(b'a,b,c\n1,"",3\n4,""\n7,8,9\n', ",")
+    frame, _ = read_csv_bytes(b'a,b,c\n1,"x,y",3\n4,"",6\n', ",")
+    assert (frame["b"].to_list(), frame["source_row"].to_list()) == (["x,y", ""], [2, 3])
