@@ -682,8 +682,10 @@ def _pieces(
     header = _as_utf8(data[lead:start], enc)
     header_lines = header.count(b"\n")  # more than one when a column name holds a line break
     line = _count(data, b"\n", 0, start) + 1  # the file's line number of the piece's first line
+    size = max(1, piece_bytes // 4)  # a short first piece: the later stages start sooner
     while start < len(data):
-        at = min(start + piece_bytes, len(data) - 1)
+        at = min(start + size, len(data) - 1)
+        size = piece_bytes
         cut = _record_end(data, start, at)
         if enc == "utf-8":  # checked, not converted: the header and the piece in one copy
             with memoryview(data) as view:  # (a slice of a map would be one more copy)
