@@ -16,6 +16,13 @@
 -- submission changed (new, replaced, or gone), reading fct_takedowns only over the months
 -- those windows need; the post-hook deletes rows of member-months left without items
 -- (e.g. replaced by a zero-row file). A full build computes every member-month.
+-- An incremental run does not group the windows' seller-months (5 M rows of 12 months at
+-- scale 1): for each seller actioned in a member-month it recomputes, it counts that seller's
+-- items of the member in the month's window, reading only the windows' months (an equality
+-- join on (member_id, month), which DuckDB turns into a filter on the scan of fct_takedowns;
+-- a range join did not) and joining them to those sellers (a materialized CTE: as a semi join
+-- DuckDB hashed the window's rows instead of the sellers). Same counts as the full build's
+-- seller-month join; 1.0 CPU-s instead of 2.2-2.6 at scale 1 (benchmarks/README.md).
 {%- set window = var('repeat_seller_window_months') %}
 
 with current_months as (
@@ -46,6 +53,33 @@ targets as (
 ),
 {%- endif %}
 
+{% if is_incremental() -%}
+window_months as (
+    -- every month of the windows of the member-months recomputed
+    select distinct t.member_id, cast(w.month as date) as month
+    from targets as t,
+        unnest(generate_series({{ add_months('t.month', -(window - 1)) }}, t.month, interval 1 month)) as w(month)
+),
+
+target_sellers as materialized (
+    -- the sellers actioned in each member-month recomputed
+    select distinct f.member_id, f.month, f.seller_id
+    from {{ ref('fct_takedowns') }} as f
+    inner join targets as t on t.member_id = f.member_id and t.month = f.month
+),
+
+seller_windows as (
+    -- each of those sellers' items of the member in the month's window
+    select s.member_id, s.month, s.seller_id, count(*) as items_in_window
+    from {{ ref('fct_takedowns') }} as f
+    inner join window_months as w on w.member_id = f.member_id and w.month = f.month
+    inner join target_sellers as s
+        on  s.member_id = f.member_id
+        and s.seller_id = f.seller_id
+        and f.month between {{ add_months('s.month', -(window - 1)) }} and s.month
+    group by s.member_id, s.month, s.seller_id
+)
+{%- else %}
 ranges as (
     select member_id, {{ add_months('min(month)', -(window - 1)) }} as first_month, max(month) as last_month
     from targets
@@ -74,6 +108,7 @@ seller_windows as (
         and win.month between {{ add_months('cur.month', -(window - 1)) }} and cur.month
     group by cur.member_id, cur.month, cur.seller_id
 )
+{%- endif %}
 
 select
     cast(t.member_id as varchar) as member_id,

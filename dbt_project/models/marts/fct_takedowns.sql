@@ -14,7 +14,7 @@
 -- (replaced by a later accepted file of the same org and period, including a zero-row one);
 -- the run then appends the rows of the current submissions not yet in the table, reading only
 -- their lake files (macro ewto_lake_files), not the whole lake. A full build (or
--- --full-refresh) reads every current file through int_takedowns_current.
+-- --full-refresh) reads every current file.
 -- Every run logs which submissions it appended or pruned (macros/ewto_takedown_changes.sql),
 -- in the same transaction; the log is also how an incremental run finds them without
 -- scanning the table. The uniqueness tests and the KPI marts downstream work on those
@@ -29,7 +29,16 @@ with items as (
     from {{ ewto_lake_files('takedowns', new_submissions) }}
     where submission_id in {{ ewto_submission_id_list(new_submissions) }}
 {%- else %}
-    select * from {{ ref('int_takedowns_current') }}
+    -- every current file (the lake rows of the current accepted submissions); read here, not
+    -- through a model of its own, so that this model (the incremental build's longest node)
+    -- waits only for int_submissions_current and its tests, not for one more level of them
+    select t.*
+    from {{ ref('stg_lake__takedowns') }} as t
+    inner join {{ ref('int_submissions_current') }} as s
+        on  s.submission_id = t.submission_id
+        and s.dataset = 'takedowns'
+        and s.org_id = t.org_id
+        and s.period = t.period
 {%- endif %}
 )
 
