@@ -87,3 +87,17 @@
 {% macro ewto_submission_id_list(submissions) -%}
     ({%- for s in submissions -%}'{{ s[0] | replace("'", "''") }}'{%- if not loop.last %}, {% endif -%}{%- else -%}''{%- endfor -%})
 {%- endmacro %}
+
+{#- Every lake row of the dataset's current accepted submissions: the full-build input of
+    fct_takedowns and int_monitoring_current (an incremental run reads only the new files,
+    ewto_lake_files). Read in the model itself, not through a model of its own, so that the
+    incremental build's longest node waits for int_submissions_current and its tests alone. -#}
+{% macro ewto_current_lake_rows(dataset) -%}
+    select l.*
+    from {{ ref('stg_lake__' ~ dataset) }} as l
+    inner join {{ ref('int_submissions_current') }} as s
+        on  s.submission_id = l.submission_id
+        and s.dataset = '{{ dataset }}'
+        and s.org_id = l.org_id
+        and s.period = l.period
+{%- endmacro %}

@@ -17,11 +17,5 @@ select {{ lake_monitoring_columns() }}
 from {{ ewto_lake_files('monitoring', new_submissions) }}
 where submission_id in {{ ewto_submission_id_list(new_submissions) }}
 {%- else %}
-select m.*
-from {{ ref('stg_lake__monitoring') }} as m
-inner join {{ ref('int_submissions_current') }} as s
-    on  s.submission_id = m.submission_id
-    and s.dataset = 'monitoring'
-    and s.org_id = m.org_id
-    and s.period = m.period
+{{ ewto_current_lake_rows('monitoring') }}
 {%- endif %}

@@ -29,16 +29,8 @@ with items as (
     from {{ ewto_lake_files('takedowns', new_submissions) }}
     where submission_id in {{ ewto_submission_id_list(new_submissions) }}
 {%- else %}
-    -- every current file (the lake rows of the current accepted submissions); read here, not
-    -- through a model of its own, so that this model (the incremental build's longest node)
-    -- waits only for int_submissions_current and its tests, not for one more level of them
-    select t.*
-    from {{ ref('stg_lake__takedowns') }} as t
-    inner join {{ ref('int_submissions_current') }} as s
-        on  s.submission_id = t.submission_id
-        and s.dataset = 'takedowns'
-        and s.org_id = t.org_id
-        and s.period = t.period
+    -- every current file (macro ewto_current_lake_rows)
+    {{ ewto_current_lake_rows('takedowns') }}
 {%- endif %}
 )
 
