@@ -322,9 +322,9 @@ def validate_files(
                 frame = frame.with_columns(_key(pl.col("record_id"), exact).alias("record_id__in_file"))
             elif "record_id" in frame.columns:
                 frame = frame.with_columns(
-                    _key(
-                        pl.concat_str([pl.lit(str(k)), pl.col("record_id")], separator="\x1f"), exact
-                    ).alias("record_id__in_file")
+                    _key(pl.concat_str([pl.lit(str(k)), pl.col("record_id")], separator="\x1f"), exact).alias(
+                        "record_id__in_file"
+                    )
                 )
             if set(OBSERVATION_KEY) <= set(frame.columns):
                 frame = frame.with_columns(
@@ -368,9 +368,7 @@ def validate_files(
         del batch
         split = _results(outcome, members, offsets)
         if not exact:  # a repeated hash is a repeated key, or (rarely) two keys alike in 64 bits
-            again = frozenset(
-                c.rule for res in split for c in res if c.rule in KEYED_RULES and not c.success
-            )
+            again = frozenset(c.rule for res in split for c in res if c.rule in KEYED_RULES and not c.success)
             if again:
                 exact_split = validate_files(members, dataset, parameters, None, again, exact=True)
                 split = [_replace_results(res, ex) for res, ex in zip(split, exact_split, strict=True)]

@@ -762,7 +762,12 @@ def test_uniqueness_on_hashed_keys_reports_as_on_the_keys(registry: Registry) ->
 
     org = registry.org("ruby_lane")
     rows_ = MC.takedown_rows(8, "2020-03", "U01")
-    dup = rows_ + [{**rows_[2], "seller_id": "another"}, {**rows_[5]}, {**rows_[0], "record_id": ""}, {**rows_[1], "record_id": " "}]
+    dup = rows_ + [
+        {**rows_[2], "seller_id": "another"},
+        {**rows_[5]},
+        {**rows_[0], "record_id": ""},
+        {**rows_[1], "record_id": " "},
+    ]
     frames = [
         pl.DataFrame(r).with_columns(pl.int_range(2, len(r) + 2, dtype=pl.Int64).alias("source_row"))
         for r in (dup, rows_, rows_)
