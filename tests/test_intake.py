@@ -815,3 +815,20 @@ def test_short_row_found_beside_empty_quoted_fields() -> None:
         read_csv_bytes(b'a,b,c\n1,"",3\n4,""\n7,8,9\n', ",")
     frame, _ = read_csv_bytes(b'a,b,c\n1,"x,y",3\n4,"",6\n', ",")
     assert (frame["b"].to_list(), frame["source_row"].to_list()) == (["x,y", ""], [2, 3])
+
+
+@pytest.mark.parametrize("dataset", ["takedowns", "monitoring"])
+def test_each_expectation_of_a_suite_has_its_own_key(dataset: str) -> None:
+    """validation.py matches results across GX runs by key: a quick run's failed results are
+    replaced by the detailed re-run's by (type, rule, column) (`_rule_key`), and the hashed
+    uniqueness results by the exact run's by (rule, column, severity). Two expectations of a
+    suite under one key would swap or lose results there, so a suite must not have them."""
+    from ingestion.validation import _rule_key, load_suite_json
+
+    expectations = load_suite_json(dataset)["expectations"]
+    by_type = [_rule_key(e["type"], e.get("meta")) for e in expectations]
+    by_rule = [
+        ((e.get("meta") or {}).get("rule", e["type"]), (e.get("meta") or {}).get("column"), e.get("severity"))
+        for e in expectations
+    ]
+    assert len(set(by_type)) == len(by_type) == len(set(by_rule))
