@@ -151,15 +151,32 @@ def dbt_profile(home: Path, seconds: float, stdout: str = "") -> dict[str, objec
     }
 
 
+def copy_home(src: Path, dst: Path) -> None:
+    """A fresh copy of a home at `dst`, written back to disk now (`os.sync`): otherwise the
+    copy's dirty pages would be written back during the timed build that follows."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    os.sync()
+
+
+def time_incremental(home: Path, as_of: str, result: dict[str, object]) -> tuple[float, dict[str, int]]:
+    """Time the incremental `ewto build`: its seconds and the marts' rows after it; its
+    profile, CPU, load and rows also go into `result`."""
+    inc_s, inc_out = ewto(home, as_of, "build", *UNIT_TESTS)
+    result["incremental"] = dbt_profile(home, inc_s, inc_out)
+    result["incremental"]["cpu_seconds"] = CPU_SECONDS[" ".join(("build", *UNIT_TESTS))]
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["rows_incremental"] = rows = mart_rows(home)
+    return inc_s, rows
+
+
 def incremental_only(
     saved: Path, home: Path, as_of: str, result: dict[str, object], json_path: str | None
 ) -> int:
     """--from-state: time the incremental build alone on a fresh copy of a saved state."""
     if not (saved / "build" / "warehouse.duckdb").exists():
         sys.exit(f"{saved} holds no saved state (run once with --save-state {saved})")
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.copytree(saved, home)
-    os.sync()  # the copy's dirty pages would otherwise be written back during the timed build
+    copy_home(saved, home)
     # the saved partial-parse state is the saving code's: parse this code's project first
     # (untimed, as before the full build), or a changed model would be parsed in the timed build
     from ingestion.paths import Home
@@ -169,11 +186,7 @@ def incremental_only(
     proc = run_dbt(Home(home), ["parse"], dt.date.fromisoformat(as_of))
     if proc.returncode != 0:
         sys.exit(proc.stdout[-3000:])
-    inc_s, inc_out = ewto(home, as_of, "build", *UNIT_TESTS)
-    result["incremental"] = dbt_profile(home, inc_s, inc_out)
-    result["incremental"]["cpu_seconds"] = CPU_SECONDS[" ".join(("build", *UNIT_TESTS))]
-    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["rows_incremental"] = mart_rows(home)
+    inc_s, _ = time_incremental(home, as_of, result)
     print(f"load at start {result['load_average_at_start']}, at end {result['load_average_at_end']}")
     print(f"incremental build (+2021-12, from {saved}): {inc_s:7.1f} s")
     print(f"  incremental: {json.dumps(result['incremental'])}")
@@ -241,9 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         result["ingest_base_seconds"] = round(secs, 1)
         (base / ".ingested").write_text(dt.datetime.now(dt.UTC).isoformat())
         print(f"ingested the base in {secs:.0f} s")
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.copytree(base, home)
-    os.sync()  # write the copy back now, not during the timed builds
+    copy_home(base, home)
 
     os.environ.update(_env(home, args.as_of))
     h = Home(home)
@@ -269,21 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingested 2021-12 in {secs:.0f} s: {result['ingest_new_month']}")
 
     if args.save_state:
-        saved = Path(args.save_state)
-        shutil.rmtree(saved, ignore_errors=True)
-        shutil.copytree(home, saved)
-        os.sync()
-        print(f"state before the incremental build saved in {saved}")
+        copy_home(home, Path(args.save_state))
+        print(f"state before the incremental build saved in {args.save_state}")
 
-    inc_s, inc_out = ewto(home, args.next_as_of, "build", *UNIT_TESTS)
-    inc_rows = mart_rows(home)
-    result["incremental"] = dbt_profile(home, inc_s, inc_out)
-    result["incremental"]["cpu_seconds"] = CPU_SECONDS[" ".join(("build", *UNIT_TESTS))]
-    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    inc_s, inc_rows = time_incremental(home, args.next_as_of, result)
     ratio = inc_s / full_s
     result["ratio"] = round(ratio, 3)
     result["rows_full"] = full_rows
-    result["rows_incremental"] = inc_rows
 
     print()
     print(
