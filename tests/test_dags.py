@@ -329,8 +329,9 @@ def test_backfill_and_https_over_tls_with_a_stored_connection(airflow_sqlite: di
                 conn_id,
                 "--conn-type",
                 "http",
-                "--conn-password",
-                token,
+                # one argument: a token may start with "-" (token_urlsafe), which argparse
+                # would take for an option when given as the next argument
+                f"--conn-password={token}",
                 "--conn-extra",
                 json.dumps({"ca_bundle": str(certs["ca"])}),
             ],
