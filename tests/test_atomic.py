@@ -48,3 +48,23 @@ def test_commit_and_discard_release_the_file(tmp_path: Path) -> None:
     assert _open_fds() == before
     assert not (tmp_path / "b.tmp").exists()
     dropped.discard()  # twice is harmless (a failed piece, then the caller's cleanup)
+
+
+def test_the_staged_file_reads_as_text_in_duckdb_beside_a_polars_file(tmp_path: Path) -> None:
+    """Parts are written from polars' string views as they are (no copy to large strings):
+    the Parquet file holds plain UTF-8 strings, which the warehouse's DuckDB globs together
+    with files written by polars' own writer (the lake's `_schema.parquet`, small files)."""
+    import duckdb
+
+    staged = StagedParquet(tmp_path / "a.tmp", 1)
+    staged.write(_part(0, 1_000).with_columns(pl.lit("é 象牙").alias("t")))
+    staged.commit(tmp_path / "lake" / "a.parquet")
+    _part(5_000, 10).with_columns(pl.lit(None, dtype=pl.String).alias("t")).write_parquet(
+        tmp_path / "lake" / "b.parquet"
+    )
+    con = duckdb.connect()
+    rows = con.sql(
+        f"select typeof(s), typeof(t), count(*), count(t), min(t) "
+        f"from read_parquet('{tmp_path}/lake/*.parquet', union_by_name=true) group by all"
+    ).fetchall()
+    assert rows == [("VARCHAR", "VARCHAR", 1_010, 1_000, "é 象牙")]
