@@ -307,17 +307,10 @@ def _first_short_row(body: bytes, sep: str, n_fields: int) -> str | None:
     return None
 
 
-def _count_byte(data: bytes, byte: bytes) -> int:
-    """How often a single byte occurs (numpy in 64 MB slices: about twice as fast as
-    bytes.count when it occurs tens of millions of times)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    step = 1 << 26
-    return sum(int(np.count_nonzero(arr[i : i + step] == byte[0])) for i in range(0, arr.size, step))
-
-
 def _no_quoted_value(body: bytes) -> bool:
     """Whether every quoted field of the CSV is empty (`""`), so that no value (nor header
     name) holds a delimiter: true when every run of quote characters has an even length.
+    (The definition; `ByteTally.no_quoted_value` decides it in its one pass over the bytes.)
 
     Why: writers quote empty strings (`,"",`), which is enough to send the field count
     (`_check_field_counts`) to a scan of every column for delimiters. A quoted field with a
@@ -393,27 +386,22 @@ class ByteTally:
         return tally
 
 
-def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame, tally: ByteTally | None = None) -> None:
+def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame, tally: ByteTally) -> None:
     """Reject rows with fewer fields than the header (the parser fills them with empty values).
 
     Counted without a pass over the records: every record has (fields - 1) delimiters, plus
     those inside quoted values; a deficit not explained by blank lines means a short row,
-    which the csv module then locates (rare path). `tally`: the body's bytes counted already
+    which the csv module then locates (rare path). `tally`: the body's bytes counted
     (`ByteTally`), with `sep`'s if it counted those.
     """
     n = frame.width
     if n <= 1 or frame.height == 0:
         return
     encoded = sep.encode()
-    if tally is not None and tally.sep is not None and bytes([tally.sep]) == encoded:
-        found = tally.separators
-    else:
-        found = _count_byte(body, encoded) if len(encoded) == 1 else body.count(encoded)
-    if tally is not None:
-        quoted_value = tally.quotes > 0 and not tally.no_quoted_value
-    else:
-        quoted_value = b'"' in body and not _no_quoted_value(body)
-    if quoted_value:
+    found = (
+        tally.separators if tally.sep is not None and bytes([tally.sep]) == encoded else body.count(encoded)
+    )
+    if tally.quotes and not tally.no_quoted_value:
         found -= sum(c.count(sep) for c in frame.columns)
         # counted only in the columns that hold one (a quick scan first: most hold none)
         holding = frame.select(pl.col(c).str.contains(sep, literal=True).any() for c in frame.columns).row(0)
@@ -453,13 +441,12 @@ def read_csv_bytes(
     body: bytes,
     delimiter: str,
     declared: ExportFormat | None = None,
-    line_breaks: int | None = None,
     tally: ByteTally | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """A CSV (UTF-8 bytes, no BOM) as text columns plus `source_row` (line numbers).
 
-    `line_breaks`: how many `\\n` the body holds, when the caller has counted them already;
-    `tally`: the body's bytes counted already (`ByteTally`, its line breaks included).
+    `tally`: the body's line breaks, delimiters and quotes, when the caller has counted them
+    already (`ByteTally`: a piece of a large file, `_pieces`); else they are counted here.
     """
     if NON_BLANK.search(body) is None:
         raise FileUnreadable(
@@ -467,7 +454,6 @@ def read_csv_bytes(
         )
     if b"\n" not in body and b"\r" in body:  # classic Mac line ends
         body = body.replace(b"\r", b"\n")
-        line_breaks = None
         tally = None
     lead = LEADING_BREAKS.match(body).end()  # type: ignore[union-attr]  # (no copy of the file)
     leading_lines = body.count(b"\n", 0, lead)
@@ -487,15 +473,14 @@ def read_csv_bytes(
         where = _locate_csv_problem(body, sep, header_fields)
         raise FileUnreadable("csv_structure", f"the CSV cannot be parsed: {where}") from exc
     _check_header(frame.columns, declared or ExportFormat())
+    if tally is None:  # one pass for the field count and the line numbers
+        tally = ByteTally.of(body, sep)
     _check_field_counts(body, sep, frame, tally)
     # Line numbers: a record spans 1 + (line breaks inside its quoted fields) lines; the
     # parser returns a blank line as a row without values, so the count stays aligned.
     header_breaks = sum(c.count("\n") for c in frame.columns)
     first_line = leading_lines + 1 + header_breaks + 1
-    if line_breaks is None:
-        line_breaks = body.count(b"\n") if tally is None else tally.line_breaks
-    breaks = line_breaks
-    physical = breaks + (0 if body.endswith(b"\n") else 1)
+    physical = tally.line_breaks + (0 if body.endswith(b"\n") else 1)
     if physical == first_line - 1 + frame.height:
         source_row = pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
     else:
