@@ -22,7 +22,7 @@ import mmap
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -307,17 +307,10 @@ def _first_short_row(body: bytes, sep: str, n_fields: int) -> str | None:
     return None
 
 
-def _count_byte(data: bytes, byte: bytes) -> int:
-    """How often a single byte occurs (numpy in 64 MB slices: about twice as fast as
-    bytes.count when it occurs tens of millions of times)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    step = 1 << 26
-    return sum(int(np.count_nonzero(arr[i : i + step] == byte[0])) for i in range(0, arr.size, step))
-
-
 def _no_quoted_value(body: bytes) -> bool:
     """Whether every quoted field of the CSV is empty (`""`), so that no value (nor header
     name) holds a delimiter: true when every run of quote characters has an even length.
+    (The definition; `ByteTally.no_quoted_value` decides it in its one pass over the bytes.)
 
     Why: writers quote empty strings (`,"",`), which is enough to send the field count
     (`_check_field_counts`) to a scan of every column for delimiters. A quoted field with a
@@ -327,19 +320,88 @@ def _no_quoted_value(body: bytes) -> bool:
     return body.count(b'"') == 2 * body.count(b'""')
 
 
-def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame) -> None:
+@dataclass
+class ByteTally:
+    """The counts of a CSV's bytes that the checks after the parse need, made in one pass.
+
+    Why: the line breaks (line numbers), the delimiters and the quote characters (field
+    count, `_check_field_counts`) were counted one pass each, and the quotes twice more (the
+    end of a piece, `_record_end`, and `_no_quoted_value`), each pass a read of the whole
+    piece. Here they are counted together, a cache-sized slice at a time (numpy), while a
+    piece's end is looked for in the memory map, and passed down to `read_csv_bytes`.
+
+    `even_quote_runs` is `_no_quoted_value` (every run of quote characters has an even
+    length): the quotes are paired in order, first with second, third with fourth...; every
+    run is even exactly when each pair is two adjacent bytes. A quote whose partner is not
+    yet fed waits in `pending`, so data may be fed in consecutive parts (header, then piece).
+    `sep` is the one-byte delimiter counted, None when the delimiters are not counted.
+    """
+
+    sep: int | None
+    line_breaks: int = 0
+    quotes: int = 0
+    separators: int = 0
+    even_quote_runs: bool = True
+    pending: int = -1  # the position of a quote not yet paired (-1: none)
+    fed: int = 0  # bytes fed so far (positions are counted over all of them)
+
+    STEP = 1 << 20  # a slice stays in the CPU's cache for its three comparisons
+
+    def feed(self, data: bytes | mmap.mmap, start: int, end: int) -> None:
+        """Count data[start:end] (a memory map is read in place, not copied)."""
+        if end <= start:
+            return
+        arr = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+        for i in range(0, arr.size, self.STEP):
+            part = arr[i : i + self.STEP]
+            self.line_breaks += int(np.count_nonzero(part == 10))
+            if self.sep is not None:
+                self.separators += int(np.count_nonzero(part == self.sep))
+            if not self.even_quote_runs:
+                self.quotes += int(np.count_nonzero(part == 34))
+                continue
+            at = np.flatnonzero(part == 34)
+            self.quotes += at.size
+            if self.pending >= 0:
+                at = np.concatenate((np.array([self.pending - self.fed - i]), at))
+            if at.size % 2:
+                self.pending = self.fed + i + int(at[-1])
+                at = at[:-1]
+            else:
+                self.pending = -1
+            if at.size and not bool(np.all(at[1::2] - at[0::2] == 1)):
+                self.even_quote_runs = False
+        self.fed += arr.size
+
+    @property
+    def no_quoted_value(self) -> bool:
+        """`_no_quoted_value` of the data fed (every run of quote characters is even)."""
+        return self.even_quote_runs and self.pending < 0
+
+    @classmethod
+    def of(cls, data: bytes, sep: str) -> ByteTally:
+        encoded = sep.encode()
+        tally = cls(encoded[0] if len(encoded) == 1 else None)
+        tally.feed(data, 0, len(data))
+        return tally
+
+
+def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame, tally: ByteTally) -> None:
     """Reject rows with fewer fields than the header (the parser fills them with empty values).
 
     Counted without a pass over the records: every record has (fields - 1) delimiters, plus
     those inside quoted values; a deficit not explained by blank lines means a short row,
-    which the csv module then locates (rare path).
+    which the csv module then locates (rare path). `tally`: the body's bytes counted
+    (`ByteTally`), with `sep`'s if it counted those.
     """
     n = frame.width
     if n <= 1 or frame.height == 0:
         return
     encoded = sep.encode()
-    found = _count_byte(body, encoded) if len(encoded) == 1 else body.count(encoded)
-    if b'"' in body and not _no_quoted_value(body):
+    found = (
+        tally.separators if tally.sep is not None and bytes([tally.sep]) == encoded else body.count(encoded)
+    )
+    if tally.quotes and not tally.no_quoted_value:
         found -= sum(c.count(sep) for c in frame.columns)
         # counted only in the columns that hold one (a quick scan first: most hold none)
         holding = frame.select(pl.col(c).str.contains(sep, literal=True).any() for c in frame.columns).row(0)
@@ -365,12 +427,26 @@ def _check_field_counts(body: bytes, sep: str, frame: pl.DataFrame) -> None:
         raise FileUnreadable("csv_structure", f"the CSV cannot be parsed: {where}")
 
 
+def _separator(first: str, delimiter: str) -> str:
+    """The delimiter of a CSV whose first line is `first`: the declared one if the line
+    holds it, else the first of DELIMITERS it holds, else the declared one."""
+    if delimiter not in first:
+        for candidate in DELIMITERS:
+            if candidate in first:
+                return candidate
+    return delimiter
+
+
 def read_csv_bytes(
-    body: bytes, delimiter: str, declared: ExportFormat | None = None, line_breaks: int | None = None
+    body: bytes,
+    delimiter: str,
+    declared: ExportFormat | None = None,
+    tally: ByteTally | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """A CSV (UTF-8 bytes, no BOM) as text columns plus `source_row` (line numbers).
 
-    `line_breaks`: how many `\\n` the body holds, when the caller has counted them already.
+    `tally`: the body's line breaks, delimiters and quotes, when the caller has counted them
+    already (`ByteTally`: a piece of a large file, `_pieces`); else they are counted here.
     """
     if NON_BLANK.search(body) is None:
         raise FileUnreadable(
@@ -378,17 +454,12 @@ def read_csv_bytes(
         )
     if b"\n" not in body and b"\r" in body:  # classic Mac line ends
         body = body.replace(b"\r", b"\n")
-        line_breaks = None
+        tally = None
     lead = LEADING_BREAKS.match(body).end()  # type: ignore[union-attr]  # (no copy of the file)
     leading_lines = body.count(b"\n", 0, lead)
     end = body.find(b"\n", lead)
     first = body[lead : end if end >= 0 else len(body)].decode("utf-8", errors="replace")
-    sep = delimiter
-    if sep not in first:
-        for candidate in DELIMITERS:
-            if candidate in first:
-                sep = candidate
-                break
+    sep = _separator(first, delimiter)
     try:
         frame = pl.read_csv(
             body,
@@ -402,13 +473,14 @@ def read_csv_bytes(
         where = _locate_csv_problem(body, sep, header_fields)
         raise FileUnreadable("csv_structure", f"the CSV cannot be parsed: {where}") from exc
     _check_header(frame.columns, declared or ExportFormat())
-    _check_field_counts(body, sep, frame)
+    if tally is None:  # one pass for the field count and the line numbers
+        tally = ByteTally.of(body, sep)
+    _check_field_counts(body, sep, frame, tally)
     # Line numbers: a record spans 1 + (line breaks inside its quoted fields) lines; the
     # parser returns a blank line as a row without values, so the count stays aligned.
     header_breaks = sum(c.count("\n") for c in frame.columns)
     first_line = leading_lines + 1 + header_breaks + 1
-    breaks = body.count(b"\n") if line_breaks is None else line_breaks
-    physical = breaks + (0 if body.endswith(b"\n") else 1)
+    physical = tally.line_breaks + (0 if body.endswith(b"\n") else 1)
     if physical == first_line - 1 + frame.height:
         source_row = pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
     else:
@@ -649,18 +721,32 @@ def _count(data: bytes | mmap.mmap, byte: bytes, start: int, end: int) -> int:
     return sum(data[i : min(i + step, end)].count(byte) for i in range(start, end, step))
 
 
-def _record_end(data: bytes | mmap.mmap, start: int, at: int) -> int:
+def _record_end(data: bytes | mmap.mmap, start: int, at: int, tally: ByteTally | None = None) -> int:
     """Just after the first line break at or after `at` that ends a record begun at `start`
-    (an even number of quote characters since `start`), or the end of the data."""
-    quotes = _count(data, b'"', start, at)
+    (an even number of quote characters since `start`), or the end of the data.
+
+    `tally`: counts data[start:end] too (it has been fed up to `start`), counting the
+    quotes of data[start:at] for this in the same pass."""
+    if tally is None:
+        quotes = _count(data, b'"', start, at)
+    else:
+        quotes = tally.quotes
+        tally.feed(data, start, at)
+        quotes = tally.quotes - quotes
+    tail = at
     while True:
         nl = data.find(b"\n", at)
         if nl < 0:
-            return len(data)
+            end = len(data)
+            break
         quotes += _count(data, b'"', at, nl)
         if quotes % 2 == 0:
-            return nl + 1
+            end = nl + 1
+            break
         at = nl + 1
+    if tally is not None:
+        tally.feed(data, tail, end)
+    return end
 
 
 def _as_utf8(piece: bytes, enc: str) -> bytes:
@@ -681,12 +767,20 @@ def _pieces(
 ) -> Iterator[RawTable]:
     header = _as_utf8(data[lead:start], enc)
     header_lines = header.count(b"\n")  # more than one when a column name holds a line break
+    first = header[: header.find(b"\n")].decode("utf-8", errors="replace")
+    sep = _separator(first, declared.delimiter).encode()
+    # a piece's bytes are counted in the file, as the piece's end is looked for; in GB18030
+    # or GBK a delimiter byte (`|`) may be the second byte of a character: not counted there
+    # (quotes and line breaks never are, and a character's bytes stay together in UTF-8)
+    counted = ByteTally(sep[0] if enc == "utf-8" and len(sep) == 1 else None)
+    counted.feed(header, 0, len(header))
     line = _count(data, b"\n", 0, start) + 1  # the file's line number of the piece's first line
     size = max(1, piece_bytes // 4)  # a short first piece: the later stages start sooner
     while start < len(data):
         at = min(start + size, len(data) - 1)
         size = piece_bytes
-        cut = _record_end(data, start, at)
+        tally = replace(counted)  # the header's counts, then the piece's
+        cut = _record_end(data, start, at, tally)
         if enc == "utf-8":  # checked, not converted: the header and the piece in one copy
             with memoryview(data) as view:  # (a slice of a map would be one more copy)
                 body = b"".join((header, view[start:cut]))
@@ -694,8 +788,8 @@ def _pieces(
         else:
             body = header + _as_utf8(data[start:cut], enc)
         release(data, start, cut)
-        lines = body.count(b"\n") - header_lines  # the piece's own lines (it ends with one)
-        frame, _ = read_csv_bytes(body, declared.delimiter, declared, line_breaks=lines + header_lines)
+        lines = tally.line_breaks - header_lines  # the piece's own lines (it ends with one)
+        frame, _ = read_csv_bytes(body, declared.delimiter, declared, tally=tally)
         del body
         frame = _strip_headers(frame)
         if any(_unnamed(c) for c in frame.columns if c != "source_row"):
