@@ -668,14 +668,15 @@ def csv_pieces(
     typing), its `source_row` shifted to the file's line numbers.
 
     None when reading in pieces could differ from reading whole, and the caller reads the
-    file whole: not a CSV, not larger than one piece, a BOM or NUL bytes, an encoding other
+    file whole: not a CSV, not larger than one piece, a BOM, an encoding other
     than UTF-8 or GB18030/GBK first in line (`decode_bytes`), classic-Mac line ends, or no
     line after the header. A quoted field may hold a line break, so a piece ends only at a
     line break preceded by an even number of quote characters (outside any quoted field; an
     escaped quote is two); should a quote inside an unquoted value upset that count, the
     piece then ends inside a quoted field, which the parser rejects (unclosed quote), and
     the file is read whole. The generator raises `NotStreamable` when a piece does not
-    decode in that encoding (the whole file will be read in the next one) or shows a
+    decode in that encoding or holds a NUL byte (the whole file will be read in the next
+    one: binary, or UTF-16 without a BOM, is found there) or shows a
     column without a name (whether it holds values is a whole-file question), and
     `FileUnreadable` for a bad piece: the caller then reads the file whole, which gives the
     authoritative message and line.
@@ -687,9 +688,7 @@ def csv_pieces(
         return None
     if detect_type(path, head, declared) != "csv":
         return None
-    binary = data.find(b"\x00") >= 0
-    release(data, 0, len(data))
-    if binary or data.find(b"\n") < 0:
+    if data.find(b"\n") < 0:
         return None
     enc = (declared.encoding or "utf-8").lower().replace("_", "-")
     first = "utf-8" if enc in ("detect", "utf-8", "utf8", "utf-16", "utf16") else enc
@@ -788,6 +787,8 @@ def _pieces(
         else:
             body = header + _as_utf8(data[start:cut], enc)
         release(data, start, cut)
+        if body.find(b"\x00") >= 0:  # looked for piece by piece, not in the whole file first:
+            raise NotStreamable("NUL bytes")  # reading starts at once (binary: read whole)
         lines = tally.line_breaks - header_lines  # the piece's own lines (it ends with one)
         frame, _ = read_csv_bytes(body, declared.delimiter, declared, tally=tally)
         del body
