@@ -448,7 +448,48 @@ def _validation_parameters(registry: Registry, org_id: str) -> dict[str, Any]:
     }
 
 
-def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> bool:
+def _identify(w: _Work, sha256: str) -> None:
+    """Name the submission after its content (the same bytes again are a duplicate)."""
+    req = w.request
+    w.sha256 = sha256
+    w.submission_id = f"{req.org_id}_{req.dataset}_{req.period}_{sha256[:12]}"
+
+
+SHA_STEP = 64 << 20  # a memory-mapped file is hashed, and its pages let go, this much at a time
+
+
+def _sha256_of_map(data: mmap.mmap) -> str:
+    """The SHA-256 of a memory-mapped file, without keeping the whole file resident."""
+    digest = hashlib.sha256()
+    with memoryview(data) as view:
+        for start in range(0, len(data), SHA_STEP):
+            with view[start : start + SHA_STEP] as part:
+                digest.update(part)  # hashlib lets go of Python's lock for large buffers
+            release(data, start, min(start + SHA_STEP, len(data)))
+    return digest.hexdigest()
+
+
+def _start_pieces(w: _Work) -> Prefetch[MappedTable] | None:
+    """Start reading and mapping a large CSV's pieces on a thread (`_read_in_pieces` takes
+    them), or None when it cannot be read in pieces with the same outcome (`csv_pieces`)."""
+    req = w.request
+    assert w.file is not None
+    pieces = csv_pieces(req.path, w.file, w.org.export, piece_bytes())
+    if pieces is None:
+        return None
+    received = _utc_naive(req.received_at)
+
+    def mapped_pieces() -> Iterator[MappedTable]:  # on the reading thread
+        for raw in pieces:
+            yield map_to_contract(raw.frame, req.dataset, w.org.export, w.org.timezone, req.period, received)
+            del raw
+
+    return Prefetch(mapped_pieces(), depth=1, name="ewto-read", threaded=overlap.enabled())
+
+
+def _read_in_pieces(
+    home: Home, w: _Work, registry: Registry, key: bytes, reading: Prefetch[MappedTable]
+) -> bool:
     """Read, map, validate, hash and stage a large CSV one piece at a time.
 
     Why: read whole, a 1 GB export needs over 5 GB of memory (text, typed columns and GX's
@@ -466,14 +507,10 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
     release it). Results are merged in file order whatever the timing, so the outcome is
     the same either way.
 
-    False (nothing done) when the file cannot be read in pieces with the same outcome
-    (`csv_pieces`): the caller reads it whole.
+    `reading`: the pieces, read and mapped (`_start_pieces`). False (nothing done) when a
+    piece cannot be read as it would be in the whole file: the caller reads it whole.
     """
     req = w.request
-    assert w.file is not None
-    pieces = csv_pieces(req.path, w.file, w.org.export, piece_bytes())
-    if pieces is None:
-        return False
     params = _validation_parameters(registry, req.org_id)
     staged = StagedParquet(home.staging / f"{w.submission_id}.{os.getpid()}.tmp", LAKE_ZSTD_LEVEL)
     checks: list[CheckResult] | None = None
@@ -483,12 +520,6 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
     rejected = threading.Event()  # a piece failed a blocking rule: stage nothing more
     streamable = True  # False: read it whole instead (a piece could not be read alike)
 
-    def mapped_pieces() -> Iterator[MappedTable]:  # on the reading thread
-        received = _utc_naive(req.received_at)
-        for raw in pieces:
-            yield map_to_contract(raw.frame, req.dataset, w.org.export, w.org.timezone, req.period, received)
-            del raw
-
     def stage(frame: pl.DataFrame) -> None:  # on the writing thread, pieces in file order
         if not rejected.is_set():
             staged.write(_lake_frame(w, key, frame))
@@ -496,9 +527,7 @@ def _read_in_pieces(home: Home, w: _Work, registry: Registry, key: bytes) -> boo
 
     # three threads: read and map the next piece, validate this one (GX holds the GIL),
     # hash and stage this one (see ingestion/overlap.py)
-    threaded = overlap.enabled()
-    reading = Prefetch(mapped_pieces(), depth=1, name="ewto-read", threaded=threaded)
-    writing = InOrder(pending=1, name="ewto-stage", threaded=threaded)
+    writing = InOrder(pending=1, name="ewto-stage", threaded=overlap.enabled())
     try:
         for mapped in reading:
             if meta is None:
@@ -581,18 +610,29 @@ def submit_files(
                 file, data = None, req.path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {req.path}: {exc.strerror}") from exc
-        content = file if file is not None else data
-        sha = hashlib.sha256(content).hexdigest()
-        release(content, 0, len(content))
-        sid = f"{req.org_id}_{req.dataset}_{req.period}_{sha[:12]}"
-        works.append(_Work(req, org, data, sha, sid, len(content), file=file))
-        del data, file, content  # held by the work item only, which lets it go once read
+        work = _Work(req, org, data, "", "", len(file) if file is not None else len(data), file=file)
+        if file is None:  # a large file's checksum is taken while its first piece is read
+            _identify(work, hashlib.sha256(data).hexdigest())
+        works.append(work)
+        del data, file, work  # held by the work item only, which lets it go once read
 
     outcomes: dict[int, SubmissionOutcome] = {}
     to_validate: dict[str, list[int]] = {}
     seen: dict[str, str] = {}
     seen_index: dict[str, int] = {}
     for i, w in enumerate(works):
+        reading: Prefetch[MappedTable] | None = None
+        if w.file is not None:
+            # the first piece is read and mapped (a thread) while the file's checksum is
+            # taken here (hashlib lets go of Python's lock): nothing is staged before the
+            # checksum names the submission, and a duplicate stops the reading unused
+            reading = None if quarantine else _start_pieces(w)
+            try:
+                _identify(w, _sha256_of_map(w.file))
+            except BaseException:
+                if reading is not None:
+                    reading.close()
+                raise
         partition_key = f"{w.request.org_id}|{w.request.dataset}|{w.request.period}|{w.sha256}"
         prior = history.filter(
             (pl.col("org_id") == w.request.org_id)
@@ -607,6 +647,8 @@ def submit_files(
             in_batch = sum(1 for o in outcomes.values() if o.duplicate_of == original)
             w.submission_id = f"{original}_dup{n_dups + in_batch + 1}"
             w.duplicate_of = original
+            if reading is not None:
+                reading.close()  # its thread is stopped before the map is closed
             w.let_go()  # never read again
             if prior.height:
                 outcomes[i] = _duplicate_outcome(home, w, original, prior["status"][0])
@@ -619,7 +661,7 @@ def submit_files(
         seen[partition_key] = w.submission_id
         seen_index[partition_key] = i
         if w.file is not None:
-            if not quarantine and _read_in_pieces(home, w, registry, key):
+            if reading is not None and _read_in_pieces(home, w, registry, key, reading):
                 w.let_go()
                 continue
             w.data = w.file[:]  # read whole after all

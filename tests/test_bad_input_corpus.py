@@ -305,8 +305,8 @@ def test_reading_in_pieces_changes_nothing(
     streamed: list[str] = []
     real = submission._read_in_pieces
 
-    def spy(h: Home, w: Any, registry: Registry, key: bytes) -> bool:
-        done = real(h, w, registry, key)
+    def spy(h: Home, w: Any, registry: Registry, key: bytes, reading: Any) -> bool:
+        done = real(h, w, registry, key, reading)
         if done:
             streamed.append(w.request.path.name)
         return done

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import polars as pl
 import pytest
 import yaml
 
+from ingestion import submission
 from ingestion.drops import ingest
 from ingestion.paths import Home
 from ingestion.registry import Registry, load_registry, parse_registry
@@ -345,6 +347,57 @@ def test_same_bytes_twice_is_a_duplicate(home: Home, registry: Registry, tmp_pat
     assert again.rows == 0 and again.failures == []
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in partition.glob("*")}
     assert after == before, "a duplicate changes nothing in the lake"
+
+
+def test_a_large_duplicate_stops_its_reading_and_changes_nothing(
+    home: Home, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read in pieces starts reading before its checksum is known (the checksum is
+    taken meanwhile); when the checksum says duplicate, the reading thread is stopped, the
+    memory map closed, and nothing is staged or landed."""
+    import threading
+
+    monkeypatch.setenv("EWTO_INTAKE_PIECE_BYTES", "600")
+    path = tmp_path / "ruby_lane_takedowns_2020-03.csv"
+    path.write_bytes(MC.csv_bytes(rows(40, "2020-03", "B09")))
+    request = SubmissionRequest("ruby_lane", "takedowns", "2020-03", path, RECEIVED)
+    [first] = submit_files([request], home, registry)
+    assert first.status == "accepted" and first.rows == 40
+    partition = home.lake_partition("takedowns", "ruby_lane", "2020-03")
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in partition.glob("*")}
+    started = []
+    real = submission._start_pieces
+    monkeypatch.setattr(submission, "_start_pieces", lambda w: started.append(w) or real(w))
+    [again, third] = submit_files(
+        [replace(request, received_at=RECEIVED + dt.timedelta(days=1))] * 2, home, registry
+    )
+    assert len(started) == 2, "both copies started reading before their checksum was known"
+    assert [again.status, third.status] == ["duplicate", "duplicate"]
+    assert again.duplicate_of == third.duplicate_of == first.submission_id
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in partition.glob("*")} == before
+    assert not any(home.staging.glob("*")), "nothing staged"
+    assert not [t for t in threading.enumerate() if t.name.startswith("ewto-")], "reading stopped"
+    assert all(w.file is None for w in started), "memory maps closed"
+
+
+def test_a_nul_byte_late_in_a_large_file_reads_it_whole(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NUL bytes are looked for piece by piece (not in the whole file before reading starts):
+    one in a late piece stops the reading in pieces, and the file read whole gives the
+    outcome it gives without pieces; nothing of the pieces already read is staged."""
+    good = MC.csv_bytes(rows(40, "2020-03", "B10"))
+    at = good.rindex(b"B10")  # in the last lines
+    path = tmp_path / "ruby_lane_takedowns_2020-03.csv"
+    path.write_bytes(good[:at] + b"\x00" + good[at + 1 :])
+    request = SubmissionRequest("ruby_lane", "takedowns", "2020-03", path, RECEIVED)
+    whole = submit_files([request], Home(tmp_path / "whole"), registry)[0].as_dict()
+    monkeypatch.setenv("EWTO_INTAKE_PIECE_BYTES", "600")
+    pieces_home = Home(tmp_path / "pieces")
+    piecewise = submit_files([request], pieces_home, registry)[0].as_dict()
+    assert whole["status"] == "rejected"
+    assert piecewise == whole
+    assert not any(pieces_home.staging.glob("*")), "nothing staged"
 
 
 def test_drop_folder_ingest(home: Home, registry: Registry, tmp_path: Path) -> None:
