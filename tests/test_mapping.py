@@ -525,3 +525,20 @@ def test_padding_never_changes_the_mapping(seed: int) -> None:
     differing = [c for c in frames[0].columns if not frames[0][c].equals(frames[1][c])]
     assert not differing, differing
     assert frames[0].equals(frames[1])
+
+
+def test_a_members_format_that_reads_trailing_whitespace() -> None:
+    """A format ending in a space reads "10:00 " too; `__text` is still the trimmed value."""
+    fmt = ExportFormat(timestamp_format="%d/%m/%Y %H:%M ")
+    frame = _map("detected_at", ["01/03/2020 10:00 ", "01/03/2020 11:00"], fmt=fmt)
+    assert frame["detected_at"].to_list() == [dt.datetime(2020, 3, 1, 10), dt.datetime(2020, 3, 1, 11)]
+    assert frame["detected_at__text"].to_list() == ["01/03/2020 10:00", "01/03/2020 11:00"]
+
+
+def test_a_members_spelling_with_whitespace_is_matched_after_trimming() -> None:
+    fmt = ExportFormat(values={"appealed": {"ja ": "true"}, "commodity": {"Elfenbein ": "ivory"}})
+    frame = _map("appealed", ["ja ", "true"], fmt=fmt)
+    assert frame["appealed"].to_list() == [None, True]
+    assert frame["appealed__unparsed"].to_list() == ["ja", None]
+    frame = _map("commodity", ["Elfenbein ", "ivory"], fmt=fmt)
+    assert frame["commodity"].to_list() == ["Elfenbein", "ivory"]
