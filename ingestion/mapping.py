@@ -124,7 +124,9 @@ def _may_start_blank(series: pl.Series) -> bool:
 
 
 def _parsed_raw_first(
-    raw: pl.Series, parse: Callable[[pl.Series], list[pl.Series]], clean_when_parsed: bool
+    raw: pl.Series,
+    parse: Callable[[pl.Series], list[pl.Series]],
+    clean_when_parsed: bool,
 ) -> tuple[pl.Series, list[pl.Series]]:
     """The column's text (trimmed, "" missing) and `parse` of it, trimming only if needed.
 
@@ -228,16 +230,30 @@ def _localise(naive: pl.Series, tz: str) -> pl.Series:
     return utc.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
 
 
-def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str) -> list[pl.Series]:
-    """UTC-naive `col`, member-local-naive `col__local`, and the unparsed text."""
+def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str, iso_only: bool = False) -> list[pl.Series]:
+    """UTC-naive `col`, member-local-naive `col__local`, and the unparsed text.
+
+    `iso_only`: the naive formats are ISO 8601's. A value one of them reads ends in the
+    digits of a time of day or a date, so has no offset: when they read every value (tried
+    first if the first values have no offset), the search for offsets is skipped.
+    """
     name = text.name
     n = text.len()
     own = (fmt.timestamp_format,) if fmt.timestamp_format else ()
     naive_formats = tuple(dict.fromkeys(own + ISO_NAIVE_FORMATS))
-    has_offset = text.str.contains(OFFSET_RE).fill_null(False)
-    any_offset = bool(has_offset.any())
-    naive_text = text.zip_with(~has_offset, _nulls(n, pl.String(), name)) if any_offset else text
-    naive = _cascade(naive_text, pl.Datetime("us"), naive_formats)
+    naive: pl.Series | None = None
+    if iso_only and not text.drop_nulls().head(SAMPLE).str.contains(OFFSET_RE).any():
+        naive = _cascade(text, pl.Datetime("us"), naive_formats)
+    if naive is not None and naive.null_count() == text.null_count():
+        any_offset = False
+    else:
+        has_offset = text.str.contains(OFFSET_RE).fill_null(False)
+        any_offset = bool(has_offset.any())
+        if any_offset:
+            naive_text = text.zip_with(~has_offset, _nulls(n, pl.String(), name))
+            naive = _cascade(naive_text, pl.Datetime("us"), naive_formats)
+        elif naive is None:
+            naive = _cascade(text, pl.Datetime("us"), naive_formats)
     utc = _localise(naive, tz)
     local = naive
     if any_offset:
@@ -245,8 +261,17 @@ def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str) -> list[pl.Series]:
         aware = _cascade(offset_text, pl.Datetime("us", "UTC"), ISO_OFFSET_FORMATS)
         utc = aware.dt.replace_time_zone(None).zip_with(has_offset, utc)
         local = aware.dt.convert_time_zone(tz).dt.replace_time_zone(None).zip_with(has_offset, naive)
-    unparsed = text.zip_with(text.is_not_null() & utc.is_null(), _nulls(n, pl.String(), name))
-    return [utc.alias(name), local.alias(f"{name}__local"), unparsed.alias(f"{name}__unparsed")]
+    return [utc.alias(name), local.alias(f"{name}__local"), _unparsed(text, utc)]
+
+
+def _unparsed(text: pl.Series, value: pl.Series) -> pl.Series:
+    """`<col>__unparsed`: the text of the values that did not parse (all null: no zip)."""
+    name = f"{text.name}__unparsed"
+    if value.null_count() == text.null_count():  # a null text never parses to a value
+        return _nulls(text.len(), pl.String(), name)
+    return text.zip_with(
+        text.is_not_null() & value.is_null(), _nulls(text.len(), pl.String(), text.name)
+    ).alias(name)
 
 
 def _ungroup(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
@@ -268,7 +293,12 @@ def _needs_ungrouping(series: pl.Series) -> bool:
 
 
 def _typed(
-    col: str, kind: str, fmt: ExportFormat, spec: Column, raw: pl.Series, ungroup: bool | None = None
+    col: str,
+    kind: str,
+    fmt: ExportFormat,
+    spec: Column,
+    raw: pl.Series,
+    ungroup: bool | None = None,
 ) -> list[pl.Expr]:
     """Value and unparsed text of a number or boolean column; `raw`: its (trimmed) text.
 
@@ -312,7 +342,9 @@ def _typed_columns(
     """
 
     def typed(text: pl.Series, ungroup: bool | None = None) -> list[pl.Series]:
-        return text.to_frame().select(_typed(spec.name, kind, fmt, spec, text, ungroup)).get_columns()
+        # lazy: the unparsed column repeats the value's expression, parsed once so
+        exprs = _typed(spec.name, kind, fmt, spec, text, ungroup)
+        return text.to_frame().lazy().select(exprs).collect().get_columns()
 
     if kind == "integer" or (kind == "decimal" and not fmt.decimal_comma):
         if raw.dtype == pl.String:
@@ -344,8 +376,7 @@ def _string_column(raw: pl.Series, fmt: ExportFormat, spec: Column) -> pl.Series
 def _date(text: pl.Series) -> list[pl.Series]:
     """A date column and its unparsed text."""
     value = _cascade(text, pl.Date(), DATE_FORMATS)
-    unparsed = text.zip_with(text.is_not_null() & value.is_null(), _nulls(text.len(), pl.String(), text.name))
-    return [value, unparsed.alias(f"{text.name}__unparsed")]
+    return [value, _unparsed(text, value)]
 
 
 def _period_offset(col: str, period: str) -> pl.Expr:
@@ -392,7 +423,7 @@ def map_to_contract(
             first.append(_string_column(raw_text, fmt, spec))
             continue
         if spec.kind == "timestamp":
-            text, out = _parsed_raw_first(raw_text, lambda t: _timestamp(t, fmt, tz), iso_only)
+            text, out = _parsed_raw_first(raw_text, lambda t: _timestamp(t, fmt, tz, iso_only), iso_only)
             last.extend(out)
         elif spec.kind == "date":
             text, out = _parsed_raw_first(raw_text, _date, True)

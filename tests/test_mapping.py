@@ -542,3 +542,16 @@ def test_a_members_spelling_with_whitespace_is_matched_after_trimming() -> None:
     assert frame["appealed__unparsed"].to_list() == ["ja", None]
     frame = _map("commodity", ["Elfenbein ", "ivory"], fmt=fmt)
     assert frame["commodity"].to_list() == ["Elfenbein", "ivory"]
+
+
+def test_offsets_only_after_the_first_values() -> None:
+    """Offsets are found wherever they are, not only among the first values."""
+    values = ["2020-03-01T10:00:00"] * 250 + ["2020-03-01T10:00:00+08:00", " 2020-03-01 10:00Z", "x"]
+    frame = _map("detected_at", values, tz="Asia/Shanghai")
+    t = dt.datetime
+    assert frame["detected_at"].to_list() == [t(2020, 3, 1, 2)] * 251 + [t(2020, 3, 1, 10), None]
+    assert frame["detected_at__local"].to_list() == [t(2020, 3, 1, 10)] * 251 + [t(2020, 3, 1, 18), None]
+    assert frame["detected_at__unparsed"].to_list() == [None] * 252 + ["x"]
+    frame = _map("detected_at", values[:-1], tz="Asia/Shanghai")
+    assert frame["detected_at__unparsed"].to_list() == [None] * 252
+    assert frame["detected_at__text"].to_list() == [*values[:251], "2020-03-01 10:00Z"]
