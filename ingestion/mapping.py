@@ -109,9 +109,14 @@ def _trimmed(series: pl.Series) -> pl.Series:
     if series.dtype != pl.String:
         return series.to_frame().select(_text(series.name)).to_series()
     stripped = series.str.strip_chars()
-    if not ((stripped.str.len_bytes() != series.str.len_bytes()).any() or (series == "").any()):
+    if not _needs_trimming(series, stripped):
         return series
     return stripped.replace("", None)
+
+
+def _needs_trimming(series: pl.Series, stripped: pl.Series) -> bool:
+    """Whether a value of `series` (`stripped`: the same stripped) is padded or ""."""
+    return bool((stripped.str.len_bytes() != series.str.len_bytes()).any() or (series == "").any())
 
 
 def _may_start_blank(series: pl.Series) -> bool:
@@ -369,6 +374,20 @@ def _string_column(raw: pl.Series, fmt: ExportFormat, spec: Column) -> pl.Series
         and raw.drop_nulls().is_in(list(spec.domain)).all()
     ):
         return raw
+    if (
+        spec.name in UPPER_CASE_COLUMNS + LOWER_CASE_COLUMNS
+        and raw.dtype == pl.String
+        and not fmt.values.get(spec.name)
+        and not (raw == "").any()  # an empty optional column: trimmed below, as before
+    ):
+        # country, currency and platform codes: few distinct values, each tested once;
+        # when each is trimmed and in the right case already, so is the column
+        distinct = raw.unique().drop_nulls()
+        cased = (
+            distinct.str.to_uppercase() if spec.name in UPPER_CASE_COLUMNS else distinct.str.to_lowercase()
+        )
+        if (cased == distinct).all() and not _needs_trimming(distinct, distinct.str.strip_chars()):
+            return raw
     text = _trimmed(raw)
     return text.to_frame().select(_spelled(spec.name, fmt, spec, text).alias(spec.name)).to_series()
 
