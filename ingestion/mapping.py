@@ -108,8 +108,11 @@ def _trimmed(series: pl.Series) -> pl.Series:
     """
     if series.dtype != pl.String:
         return series.to_frame().select(_text(series.name)).to_series()
+    empty = int((series == "").sum())
+    if empty and empty + series.null_count() == series.len():  # an optional column left empty
+        return _nulls(series.len(), pl.String(), series.name)
     stripped = series.str.strip_chars()
-    if not _needs_trimming(series, stripped):
+    if not (empty or (stripped.str.len_bytes() != series.str.len_bytes()).any()):
         return series
     return stripped.replace("", None)
 
@@ -389,6 +392,8 @@ def _string_column(raw: pl.Series, fmt: ExportFormat, spec: Column) -> pl.Series
         if (cased == distinct).all() and not _needs_trimming(distinct, distinct.str.strip_chars()):
             return raw
     text = _trimmed(raw)
+    if text.null_count() == text.len() and not fmt.values.get(spec.name):
+        return text  # a column left empty: nothing to respell
     return text.to_frame().select(_spelled(spec.name, fmt, spec, text).alias(spec.name)).to_series()
 
 

@@ -232,6 +232,7 @@ def test_domain_values_with_the_members_spellings() -> None:
         ("platform_id", ["ebay", None, "ebay"], ["ebay", None, "ebay"]),
         ("referral_id", ["", "   ", "\u3000", None], []),
         ("referral_id", ["REF-1", "\u00a0REF-2"], ["REF-1", "REF-2"]),
+        ("referral_id", ["", None, ""], []),
     ],
 )
 def test_free_text_is_trimmed(column: str, values: list[str | None], expected: list[str] | None) -> None:
@@ -560,3 +561,24 @@ def test_offsets_only_after_the_first_values() -> None:
     frame = _map("detected_at", values[:-1], tz="Asia/Shanghai")
     assert frame["detected_at__unparsed"].to_list() == [None] * 252
     assert frame["detected_at__text"].to_list() == [*values[:251], "2020-03-01 10:00Z"]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "column"),
+    [
+        ("takedowns", "detected_at"),
+        ("takedowns", "price"),
+        ("takedowns", "appealed"),
+        ("takedowns", "content_type"),
+        ("monitoring", "window_end"),
+        ("monitoring", "queries_run"),
+    ],
+)
+def test_a_column_left_empty(dataset: str, column: str) -> None:
+    frame = _map(column, ["", None, ""], dataset)
+    for name in (column, f"{column}__unparsed", f"{column}__text", f"{column}__local"):
+        if name in frame.columns:
+            assert frame[name].to_list() == [None] * 3, name
+    assert frame[column].dtype == {"detected_at": pl.Datetime("us"), "price": pl.Float64}.get(
+        column, frame[column].dtype
+    )
