@@ -350,9 +350,10 @@ def _typed_columns(
     """
 
     def typed(text: pl.Series, ungroup: bool | None = None) -> list[pl.Series]:
-        # lazy: the unparsed column repeats the value's expression, parsed once so
+        # lazy: the unparsed column repeats the value's expression, so parsed once; rechunked
+        # (the streaming engine returns pieces) to be laid out as an eager select's columns
         exprs = _typed(spec.name, kind, fmt, spec, text, ungroup)
-        return text.to_frame().lazy().select(exprs).collect().get_columns()
+        return text.to_frame().lazy().select(exprs).collect().rechunk().get_columns()
 
     if kind == "integer" or (kind == "decimal" and not fmt.decimal_comma):
         if raw.dtype == pl.String:
