@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -100,10 +101,54 @@ def rename_columns(frame: pl.DataFrame, dataset: str, fmt: ExportFormat) -> pl.D
 
 
 def _trimmed(series: pl.Series) -> pl.Series:
-    """`_text` of a column, or the column itself (no copy) when no value needs trimming."""
-    if series.dtype == pl.String and not (series.str.contains(r"^\s|\s$").any() or (series == "").any()):
+    """`_text` of a column, or the column itself (no copy) when no value needs trimming.
+
+    Stripping and comparing lengths costs half of a regex test (`^\\s|\\s$`) per value, and
+    `strip_chars` removes exactly what `\\s` matches (tests/test_mapping.py).
+    """
+    if series.dtype != pl.String:
+        return series.to_frame().select(_text(series.name)).to_series()
+    empty = int((series == "").sum())
+    if empty and empty + series.null_count() == series.len():  # an optional column left empty
+        return _nulls(series.len(), pl.String(), series.name)
+    stripped = series.str.strip_chars()
+    if not (empty or (stripped.str.len_bytes() != series.str.len_bytes()).any()):
         return series
-    return series.to_frame().select(_text(series.name)).to_series()
+    return stripped.replace("", None)
+
+
+def _needs_trimming(series: pl.Series, stripped: pl.Series) -> bool:
+    """Whether a value of `series` (`stripped`: the same stripped) is padded or ""."""
+    return bool((stripped.str.len_bytes() != series.str.len_bytes()).any() or (series == "").any())
+
+
+def _may_start_blank(series: pl.Series) -> bool:
+    """Whether a value may be "" or start with whitespace; cheap (compares prefixes only).
+
+    The first UTF-8 byte of every whitespace character is below "!" or at least 0xC2 (the
+    first byte of U+0080), so a value between the two starts with none.
+    """
+    return bool(((series < "!") | (series >= "\u0080")).any())
+
+
+def _parsed_raw_first(
+    raw: pl.Series,
+    parse: Callable[[pl.Series], list[pl.Series]],
+    clean_when_parsed: bool,
+) -> tuple[pl.Series, list[pl.Series]]:
+    """The column's text (trimmed, "" missing) and `parse` of it, trimming only if needed.
+
+    `parse` returns the typed column first. `clean_when_parsed`: a value that `parse` reads
+    cannot end with whitespace. Then a column whose every value parses and none starts
+    with whitespace (or is "") is already trimmed, and the trimming test is skipped; else
+    it is trimmed and parsed again (as a file with unreadable values needs anyway).
+    """
+    if clean_when_parsed and raw.dtype == pl.String:
+        out = parse(raw)
+        if out[0].null_count() == raw.null_count() and not _may_start_blank(raw):
+            return raw, out
+    text = _trimmed(raw)
+    return text, parse(text)
 
 
 def _text(col: str) -> pl.Expr:
@@ -163,9 +208,12 @@ def _cascade(text: pl.Series, dtype: pl.DataType, formats: tuple[str, ...]) -> p
         return out
     sample = values.head(SAMPLE)
     hits = {f: sample.str.strptime(dtype, f, strict=False).count() for f in formats}
+    # polars' cache of parsed values pays when values repeat (dates) and costs ~60 % more
+    # when they do not (timestamps); either way the values are the same
+    cache = sample.n_unique() * 2 <= sample.len()
     remaining = text
     for f in sorted(formats, key=lambda f: -hits[f]):
-        parsed = remaining.str.strptime(dtype, f, strict=False)
+        parsed = remaining.str.strptime(dtype, f, strict=False, cache=cache)
         out = out.fill_null(parsed) if out.null_count() < n else parsed
         still = remaining.is_not_null() & out.is_null()
         if not still.any():
@@ -190,16 +238,30 @@ def _localise(naive: pl.Series, tz: str) -> pl.Series:
     return utc.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
 
 
-def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str) -> list[pl.Series]:
-    """UTC-naive `col`, member-local-naive `col__local`, and the unparsed text."""
+def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str, iso_only: bool = False) -> list[pl.Series]:
+    """UTC-naive `col`, member-local-naive `col__local`, and the unparsed text.
+
+    `iso_only`: the naive formats are ISO 8601's. A value one of them reads ends in the
+    digits of a time of day or a date, so has no offset: when they read every value (tried
+    first if the first values have no offset), the search for offsets is skipped.
+    """
     name = text.name
     n = text.len()
     own = (fmt.timestamp_format,) if fmt.timestamp_format else ()
     naive_formats = tuple(dict.fromkeys(own + ISO_NAIVE_FORMATS))
-    has_offset = text.str.contains(OFFSET_RE).fill_null(False)
-    any_offset = bool(has_offset.any())
-    naive_text = text.zip_with(~has_offset, _nulls(n, pl.String(), name)) if any_offset else text
-    naive = _cascade(naive_text, pl.Datetime("us"), naive_formats)
+    naive: pl.Series | None = None
+    if iso_only and not text.drop_nulls().head(SAMPLE).str.contains(OFFSET_RE).any():
+        naive = _cascade(text, pl.Datetime("us"), naive_formats)
+    if naive is not None and naive.null_count() == text.null_count():
+        any_offset = False
+    else:
+        has_offset = text.str.contains(OFFSET_RE).fill_null(False)
+        any_offset = bool(has_offset.any())
+        if any_offset:
+            naive_text = text.zip_with(~has_offset, _nulls(n, pl.String(), name))
+            naive = _cascade(naive_text, pl.Datetime("us"), naive_formats)
+        elif naive is None:
+            naive = _cascade(text, pl.Datetime("us"), naive_formats)
     utc = _localise(naive, tz)
     local = naive
     if any_offset:
@@ -207,8 +269,17 @@ def _timestamp(text: pl.Series, fmt: ExportFormat, tz: str) -> list[pl.Series]:
         aware = _cascade(offset_text, pl.Datetime("us", "UTC"), ISO_OFFSET_FORMATS)
         utc = aware.dt.replace_time_zone(None).zip_with(has_offset, utc)
         local = aware.dt.convert_time_zone(tz).dt.replace_time_zone(None).zip_with(has_offset, naive)
-    unparsed = text.zip_with(text.is_not_null() & utc.is_null(), _nulls(n, pl.String(), name))
-    return [utc.alias(name), local.alias(f"{name}__local"), unparsed.alias(f"{name}__unparsed")]
+    return [utc.alias(name), local.alias(f"{name}__local"), _unparsed(text, utc)]
+
+
+def _unparsed(text: pl.Series, value: pl.Series) -> pl.Series:
+    """`<col>__unparsed`: the text of the values that did not parse (all null: no zip)."""
+    name = f"{text.name}__unparsed"
+    if value.null_count() == text.null_count():  # a null text never parses to a value
+        return _nulls(text.len(), pl.String(), name)
+    return text.zip_with(
+        text.is_not_null() & value.is_null(), _nulls(text.len(), pl.String(), text.name)
+    ).alias(name)
 
 
 def _ungroup(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
@@ -229,14 +300,27 @@ def _needs_ungrouping(series: pl.Series) -> bool:
     return bool(series.str.contains(r"[,' \u00a0\u202f]").any())
 
 
-def _typed(col: str, kind: str, fmt: ExportFormat, spec: Column, raw: pl.Series) -> list[pl.Expr]:
+def _typed(
+    col: str,
+    kind: str,
+    fmt: ExportFormat,
+    spec: Column,
+    raw: pl.Series,
+    ungroup: bool | None = None,
+) -> list[pl.Expr]:
+    """Value and unparsed text of a number or boolean column; `raw`: its (trimmed) text.
+
+    `ungroup`: whether to remove thousands separators (None: if some value may hold one).
+    """
     text = _spelled(col, fmt, spec) if kind == "boolean" else pl.col(col)
     if kind == "integer":
-        t = _ungroup(text, False) if _needs_ungrouping(raw) else text
+        t = _ungroup(text, False) if (_needs_ungrouping(raw) if ungroup is None else ungroup) else text
         ok = t.str.contains(INTEGER_RE)
         value = pl.when(ok).then(t.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
     elif kind == "decimal":
-        t = _ungroup(text, fmt.decimal_comma) if (fmt.decimal_comma or _needs_ungrouping(raw)) else text
+        if ungroup is None:
+            ungroup = fmt.decimal_comma or _needs_ungrouping(raw)
+        t = _ungroup(text, fmt.decimal_comma) if ungroup else text
         number = t.cast(pl.Float64, strict=False)
         value = pl.when(number.is_finite()).then(number)
     elif kind == "boolean":
@@ -251,6 +335,73 @@ def _typed(col: str, kind: str, fmt: ExportFormat, spec: Column, raw: pl.Series)
         value.alias(col),
         pl.when(text.is_not_null() & value.is_null()).then(text).otherwise(None).alias(f"{col}__unparsed"),
     ]
+
+
+def _typed_columns(
+    raw: pl.Series, kind: str, fmt: ExportFormat, spec: Column
+) -> tuple[pl.Series, list[pl.Series]]:
+    """The text of a number or boolean column and its `_typed` columns.
+
+    A value these parsers read has no surrounding whitespace (the integer pattern is
+    anchored, the float parser and the boolean words take none, ungrouping keeps a value's
+    ends), except through a member's own spellings of booleans. Numbers are tried first
+    without ungrouping: a value that reads so holds no separator, so ungrouping would not
+    have changed it (with a decimal comma it would: "1.500").
+    """
+
+    def typed(text: pl.Series, ungroup: bool | None = None) -> list[pl.Series]:
+        # lazy: the unparsed column repeats the value's expression, so parsed once; rechunked
+        # (the streaming engine returns pieces) to be laid out as an eager select's columns
+        exprs = _typed(spec.name, kind, fmt, spec, text, ungroup)
+        return text.to_frame().lazy().select(exprs).collect().rechunk().get_columns()
+
+    if kind == "integer" or (kind == "decimal" and not fmt.decimal_comma):
+        if raw.dtype == pl.String:
+            out = typed(raw, False)
+            if out[0].null_count() == raw.null_count() and not _may_start_blank(raw):
+                return raw, out
+    return _parsed_raw_first(raw, typed, kind != "boolean" or not fmt.values.get(spec.name))
+
+
+def _string_column(raw: pl.Series, fmt: ExportFormat, spec: Column) -> pl.Series:
+    """A string column trimmed and respelled (`_spelled`).
+
+    A column whose every value is already in the domain has none to trim (no domain value
+    is "" or has surrounding whitespace) and none to respell: that is all `_spelled`'s own
+    check would find after trimming, so it is asked first of the raw values.
+    """
+    if (
+        raw.dtype == pl.String
+        and not fmt.values.get(spec.name)
+        and spec.domain is not None
+        and spec.name not in UPPER_CASE_COLUMNS + LOWER_CASE_COLUMNS
+        and raw.drop_nulls().is_in(list(spec.domain)).all()
+    ):
+        return raw
+    if (
+        spec.name in UPPER_CASE_COLUMNS + LOWER_CASE_COLUMNS
+        and raw.dtype == pl.String
+        and not fmt.values.get(spec.name)
+        and not (raw == "").any()  # an empty optional column: trimmed below, as before
+    ):
+        # country, currency and platform codes: few distinct values, each tested once;
+        # when each is trimmed and in the right case already, so is the column
+        distinct = raw.unique().drop_nulls()
+        cased = (
+            distinct.str.to_uppercase() if spec.name in UPPER_CASE_COLUMNS else distinct.str.to_lowercase()
+        )
+        if (cased == distinct).all() and not _needs_trimming(distinct, distinct.str.strip_chars()):
+            return raw
+    text = _trimmed(raw)
+    if text.null_count() == text.len() and not fmt.values.get(spec.name):
+        return text  # a column left empty: nothing to respell
+    return text.to_frame().select(_spelled(spec.name, fmt, spec, text).alias(spec.name)).to_series()
+
+
+def _date(text: pl.Series) -> list[pl.Series]:
+    """A date column and its unparsed text."""
+    value = _cascade(text, pl.Date(), DATE_FORMATS)
+    return [value, _unparsed(text, value)]
 
 
 def _period_offset(col: str, period: str) -> pl.Expr:
@@ -287,31 +438,29 @@ def map_to_contract(
     frame, unknown = _rename(raw, dataset, fmt)
     present = frozenset(c for c in frame.columns if c != "source_row")
     specs = [spec for spec in columns(dataset) if spec.name in present]
-    text = pl.DataFrame([frame["source_row"]] + [_trimmed(frame[s.name]) for s in specs])
-    exprs: list[pl.Expr] = [pl.col("source_row")]
-    eager: list[pl.Series] = []
+    # the ISO formats read no value that ends with whitespace; a member's own might
+    iso_only = fmt.timestamp_format is None or fmt.timestamp_format in ISO_NAIVE_FORMATS
+    first: list[pl.Series] = [frame["source_row"]]
+    last: list[pl.Series] = []  # the timestamp and date columns come after the others
     for spec in specs:
+        raw_text = frame[spec.name]
         if spec.kind == "string":
-            exprs.append(_spelled(spec.name, fmt, spec, text[spec.name]).alias(spec.name))
-        elif spec.kind == "timestamp":
-            eager.extend(_timestamp(text[spec.name], fmt, tz))
+            first.append(_string_column(raw_text, fmt, spec))
+            continue
+        if spec.kind == "timestamp":
+            text, out = _parsed_raw_first(raw_text, lambda t: _timestamp(t, fmt, tz, iso_only), iso_only)
+            last.extend(out)
         elif spec.kind == "date":
-            value = _cascade(text[spec.name], pl.Date(), DATE_FORMATS)
-            src = text[spec.name]
-            eager.append(value)
-            unparsed = src.zip_with(
-                src.is_not_null() & value.is_null(), _nulls(src.len(), pl.String(), spec.name)
-            )
-            eager.append(unparsed.alias(f"{spec.name}__unparsed"))
+            text, out = _parsed_raw_first(raw_text, _date, True)
+            last.extend(out)
         else:
-            exprs.extend(_typed(spec.name, spec.kind, fmt, spec, text[spec.name]))
-        if spec.required and spec.kind != "string":
+            text, out = _typed_columns(raw_text, spec.kind, fmt, spec)
+            first.extend(out)
+        if spec.required:
             # "is there a value?" is asked of the text, so an unreadable value is reported
             # once (rule type), not also as missing (rule required_value)
-            exprs.append(pl.col(spec.name).alias(f"{spec.name}__text"))
-    typed = text.select(exprs)
-    if eager:
-        typed = typed.with_columns(eager)
+            first.append(text.alias(f"{spec.name}__text"))
+    typed = pl.DataFrame(first + last)
     if "actioned_at" in present:
         typed = typed.with_columns(_period_offset("actioned_at__local", period))
     if "window_start" in present:
