@@ -112,14 +112,19 @@ def _trimmed(series: pl.Series) -> pl.Series:
     if empty and empty + series.null_count() == series.len():  # an optional column left empty
         return _nulls(series.len(), pl.String(), series.name)
     stripped = series.str.strip_chars()
-    if not (empty or (stripped.str.len_bytes() != series.str.len_bytes()).any()):
+    if not (empty or _padded(series, stripped)):
         return series
     return stripped.replace("", None)
 
 
+def _padded(series: pl.Series, stripped: pl.Series) -> bool:
+    """Whether a value of `series` (`stripped`: the same stripped) has surrounding whitespace."""
+    return bool((stripped.str.len_bytes() != series.str.len_bytes()).any())
+
+
 def _needs_trimming(series: pl.Series, stripped: pl.Series) -> bool:
     """Whether a value of `series` (`stripped`: the same stripped) is padded or ""."""
-    return bool((stripped.str.len_bytes() != series.str.len_bytes()).any() or (series == "").any())
+    return _padded(series, stripped) or bool((series == "").any())
 
 
 def _may_start_blank(series: pl.Series) -> bool:

@@ -307,31 +307,22 @@ def _first_short_row(body: bytes, sep: str, n_fields: int) -> str | None:
     return None
 
 
-def _no_quoted_value(body: bytes) -> bool:
-    """Whether every quoted field of the CSV is empty (`""`), so that no value (nor header
-    name) holds a delimiter: true when every run of quote characters has an even length.
-    (The definition; `ByteTally.no_quoted_value` decides it in its one pass over the bytes.)
-
-    Why: writers quote empty strings (`,"",`), which is enough to send the field count
-    (`_check_field_counts`) to a scan of every column for delimiters. A quoted field with a
-    value starts with a run of odd length (its opening quote alone, or before the doubled
-    quotes of a value that starts with one), so its presence makes the counts differ.
-    """
-    return body.count(b'"') == 2 * body.count(b'""')
-
-
 @dataclass
 class ByteTally:
     """The counts of a CSV's bytes that the checks after the parse need, made in one pass.
 
     Why: the line breaks (line numbers), the delimiters and the quote characters (field
     count, `_check_field_counts`) were counted one pass each, and the quotes twice more (the
-    end of a piece, `_record_end`, and `_no_quoted_value`), each pass a read of the whole
+    end of a piece, `_record_end`, and the even-runs test below), each pass a read of the whole
     piece. Here they are counted together, a cache-sized slice at a time (numpy), while a
     piece's end is looked for in the memory map, and passed down to `read_csv_bytes`.
 
-    `even_quote_runs` is `_no_quoted_value` (every run of quote characters has an even
-    length): the quotes are paired in order, first with second, third with fourth...; every
+    `even_quote_runs`: every run of quote characters has an even length, so every quoted
+    field is empty (`""`) and no value (nor header name) holds a delimiter. Writers quote
+    empty strings (`,"",`), which alone would send the field count (`_check_field_counts`)
+    to a scan of every column for delimiters; a quoted field with a value starts with a run
+    of odd length (its opening quote alone, or before the doubled quotes of a value that
+    starts with one). The quotes are paired in order, first with second, third with fourth...; every
     run is even exactly when each pair is two adjacent bytes. A quote whose partner is not
     yet fed waits in `pending`, so data may be fed in consecutive parts (header, then piece).
     `sep` is the one-byte delimiter counted, None when the delimiters are not counted.
@@ -375,7 +366,7 @@ class ByteTally:
 
     @property
     def no_quoted_value(self) -> bool:
-        """`_no_quoted_value` of the data fed (every run of quote characters is even)."""
+        """Every run of quote characters in the data fed is even (`even_quote_runs`)."""
         return self.even_quote_runs and self.pending < 0
 
     @classmethod

@@ -852,9 +852,9 @@ def test_uniqueness_on_hashed_keys_reports_as_on_the_keys(registry: Registry) ->
     ],
 )
 def test_no_quoted_value_means_no_delimiter_inside_values(body: bytes, expected: bool) -> None:
-    from ingestion.readers import _no_quoted_value
+    from ingestion.readers import ByteTally
 
-    assert _no_quoted_value(body) is expected
+    assert ByteTally.of(body, ",").no_quoted_value is expected
 
 
 def test_short_row_found_beside_empty_quoted_fields() -> None:
